@@ -1,0 +1,66 @@
+# onair — see README.md. `make run` and `make test` are the front door.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/onair
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+LIBRARY ?= testmedia/library
+DATA ?= data
+FUZZTIME ?= 15s
+GOLANGCI := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2
+GOFUMPT := mvdan.cc/gofumpt@v0.12.0
+PREFIX ?= /usr/local
+
+.PHONY: all run build test test-full lint fmt bench fuzz testmedia clean install tools
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/onair
+
+## run: build, generate and scan the sample library when missing, start the server
+run: build
+	@if [ ! -f $(LIBRARY)/.complete ]; then ./$(BIN) testmedia --out $(LIBRARY) && touch $(LIBRARY)/.complete; fi
+	./$(BIN) library scan --data $(DATA) --library $(LIBRARY)
+	./$(BIN) serve --data $(DATA) --library $(LIBRARY)
+
+testmedia: build
+	./$(BIN) testmedia --out $(LIBRARY) && touch $(LIBRARY)/.complete
+
+## test: every test, with the race detector; tests needing ffmpeg or Chromium skip when those are missing
+test:
+	$(GO) test -race -count=1 ./...
+
+## test-full: install the test tools when missing, then run everything with no skip allowed
+test-full: tools
+	ONAIR_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) lint
+
+tools:
+	./scripts/install-test-tools.sh
+
+lint:
+	$(GO) mod tidy -diff
+	$(GO) run $(GOLANGCI) run ./...
+
+fmt:
+	$(GO) run $(GOFUMPT) -w .
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+## fuzz: run each fuzz target for FUZZTIME
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/onair
+
+clean:
+	rm -rf bin $(DATA) $(LIBRARY)
