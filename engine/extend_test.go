@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"onair/internal/sqlitedb"
+)
+
+// assetTable is a literal set of assets, keyframes every gop ticks.
+type assetTable map[int64]Asset
+
+func (t assetTable) Asset(_ context.Context, id int64) (Asset, error) {
+	a, ok := t[id]
+	if !ok {
+		return Asset{}, fmt.Errorf("asset %d: %w", id, ErrUnplayable)
+	}
+	return a, nil
+}
+
+func gopAsset(id int64, path string, dur, gop int64, params string) Asset {
+	a := Asset{ID: id, Path: path, Container: "ts", Duration: dur, Params: params}
+	for k := int64(0); k < dur; k += gop {
+		a.Keyframes = append(a.Keyframes, k)
+	}
+	return a
+}
+
+// listPlanner loops over a fixed list; its state is the next position.
+type listPlanner []Entry
+
+func (l listPlanner) Next(_ context.Context, state string) ([]Entry, string, error) {
+	i, _ := strconv.Atoi(state)
+	return []Entry{l[i%len(l)]}, strconv.Itoa((i + 1) % len(l)), nil
+}
+
+func openTestLog(t *testing.T) (*LogStore, *sqlitedb.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "onair.db")
+	db, err := sqlitedb.Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	s, err := OpenLog(context.Background(), db, time.Unix(0, 0))
+	require.NoError(t, err)
+	return s, db, path
+}
+
+func TestExtendTimelineAwareSources(t *testing.T) {
+	ctx := context.Background()
+	s, db, path := openTestLog(t)
+	const sec = Hz
+	// episode1 is 6:10 with a keyframe every 2 s (so 3:00 is a keyframe, 3:01 is not).
+	assets := assetTable{
+		1: gopAsset(1, "shows/ep1.ts", 370*sec, 2*sec, "h264/640x360"),
+		2: gopAsset(2, "ads/ad30.ts", 30*sec, 2*sec, "h264/640x360"),
+		3: gopAsset(3, "bumpers/b15.ts", 15*sec, 2*sec, "h264/640x360"),
+		4: gopAsset(4, "movies/next.ts", 61*sec, 2*sec, "h264/1280x720"),
+	}
+	plan := listPlanner{
+		{AssetID: 1, In: 0, Out: 181 * sec, Kind: KindProgram, Title: "Episode 1", EPGGroup: "ep1"}, // 3:01 snaps to 3:00
+		{AssetID: 2, Kind: KindAd, EPGGroup: "ep1"},
+		{AssetID: 1, In: 181 * sec, Out: 360 * sec, Kind: KindProgram, Title: "Episode 1", EPGGroup: "ep1"},
+		{AssetID: 3, Kind: KindBumper},
+		{AssetID: 4, Kind: KindProgram, Title: "Next"},
+		{AssetID: 99, Kind: KindAd}, // unknown: skipped
+	}
+	epoch := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, s.CreateChannel(ctx, "ch", epoch, epoch))
+	var skipped []int64
+	n, err := Extend(ctx, s, "ch", plan, assets, Segmenting{}, 466*sec, func(e Entry, err error) { skipped = append(skipped, e.AssetID) })
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	require.Empty(t, skipped)
+
+	items, err := s.ItemsFrom(ctx, "ch", 0, 100)
+	require.NoError(t, err)
+	require.Len(t, items, 5)
+	want := []struct {
+		in, out, start int64
+		segs           int64
+		disc           bool
+	}{
+		{0, 180 * sec, 0, 45, false},
+		{0, 30 * sec, 180 * sec, 8, false},            // 4,4,4,4,4,4,4,2
+		{180 * sec, 360 * sec, 210 * sec, 45, false},  // part 2 starts where part 1 ended
+		{0, 15 * sec, 390 * sec, 4, false},            // 4,4,4,3
+		{0, 61 * sec, 405 * sec, 16, true}, // new resolution: discontinuity; ends 4 s, 1 s
+	}
+	var seq int64
+	for i, w := range want {
+		it := items[i]
+		require.Equal(t, w.in, it.In, "item %d in", i)
+		require.Equal(t, w.out, it.Out, "item %d out", i)
+		require.Equal(t, w.start, it.Start, "item %d start", i)
+		require.Equal(t, w.segs, it.Segments(), "item %d segments %v", i, it.Cuts)
+		require.Equal(t, seq, it.Seq0, "item %d seq0", i)
+		require.Equal(t, w.disc, it.Discontinuity, "item %d discontinuity", i)
+		seq += it.Segments()
+		for j := range it.Cuts {
+			from, to := it.SegmentRange(j)
+			require.LessOrEqual(t, to-from, int64(4*sec+sec/2))
+			require.Positive(t, to-from)
+		}
+	}
+	require.Equal(t, int64(1), items[4].Disc0)
+
+	// Lookups by sequence number.
+	it, ok, err := s.ItemBySeq(ctx, "ch", 45)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, int64(1), it.Index)
+	_, ok, err = s.ItemBySeq(ctx, "ch", seq)
+	require.NoError(t, err)
+	require.False(t, ok)
+
+	// A gap is refused.
+	bad := items[4]
+	bad.Index = 5
+	require.ErrorIs(t, s.Append(ctx, "ch", []Item{bad}, ""), ErrLogGap)
+
+	// Reopen: the same log, and extending continues with the planner state.
+	require.NoError(t, db.Close())
+	db2, err := sqlitedb.Open(path)
+	require.NoError(t, err)
+	defer db2.Close()
+	s2, err := OpenLog(ctx, db2, epoch)
+	require.NoError(t, err)
+	again, err := s2.ItemsFrom(ctx, "ch", 0, 100)
+	require.NoError(t, err)
+	require.Equal(t, items, again)
+	_, err = Extend(ctx, s2, "ch", plan, assets, Segmenting{}, 700*sec, func(e Entry, err error) { skipped = append(skipped, e.AssetID) })
+	require.NoError(t, err)
+	require.Equal(t, []int64{99}, skipped)
+	more, err := s2.ItemsFrom(ctx, "ch", 466*sec, 10)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), more[0].AssetID, "the loop starts over after the skipped entry")
+	require.Equal(t, int64(466*sec), more[0].Start)
+	require.True(t, more[0].Discontinuity, "back to 640x360")
+	require.Equal(t, int64(2), more[0].Disc0)
+
+	// Rebuild: nothing before the published mark may be removed.
+	require.NoError(t, s2.SetPublished(ctx, "ch", 500*sec))
+	_, err = s2.TruncateAfter(ctx, "ch", 400*sec, "")
+	require.Error(t, err)
+	removed, err := s2.TruncateAfter(ctx, "ch", 646*sec, "0")
+	require.NoError(t, err)
+	require.Positive(t, removed)
+}
+
+func TestSnap(t *testing.T) {
+	k := []int64{0, 10, 20, 30}
+	require.Equal(t, int64(10), snap(k, 14, 0))
+	require.Equal(t, int64(10), snap(k, 15, 0)) // tie to earlier
+	require.Equal(t, int64(20), snap(k, 16, 0))
+	require.Equal(t, int64(35), snap(k, 34, 35))
+	require.Equal(t, int64(0), snap(k, -5, 0))
+}
