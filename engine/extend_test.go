@@ -87,10 +87,10 @@ func TestExtendTimelineAwareSources(t *testing.T) {
 		disc           bool
 	}{
 		{0, 180 * sec, 0, 45, false},
-		{0, 30 * sec, 180 * sec, 8, false},            // 4,4,4,4,4,4,4,2
-		{180 * sec, 360 * sec, 210 * sec, 45, false},  // part 2 starts where part 1 ended
-		{0, 15 * sec, 390 * sec, 4, false},            // 4,4,4,3
-		{0, 61 * sec, 405 * sec, 16, true}, // new resolution: discontinuity; ends 4 s, 1 s
+		{0, 30 * sec, 180 * sec, 8, false},           // 4,4,4,4,4,4,4,2
+		{180 * sec, 360 * sec, 210 * sec, 45, false}, // part 2 starts where part 1 ended
+		{0, 15 * sec, 390 * sec, 4, false},           // 4,4,4,3
+		{0, 61 * sec, 405 * sec, 16, true},           // new resolution: discontinuity; ends 4 s, 1 s
 	}
 	var seq int64
 	for i, w := range want {
