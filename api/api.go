@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
+	"onair/engine"
 	"onair/library"
 )
 
@@ -18,10 +20,23 @@ type Library interface {
 	List(ctx context.Context, f library.Filter) ([]library.Asset, error)
 }
 
+// Channels is what the API needs of the engine's channels.
+type Channels interface {
+	List() []*engine.Channel
+	Get(id string) (*engine.Channel, bool)
+}
+
+// Clock tells the API the time.
+type Clock interface{ Now() time.Time }
+
 // Config wires the API to the rest of the server.
 type Config struct {
-	Library Library
-	Logger  *slog.Logger
+	Library  Library
+	Channels Channels
+	Clock    Clock
+	Logger   *slog.Logger
+	// Routes registers more routes (the outputs) on the server's mux.
+	Routes []func(*http.ServeMux)
 }
 
 // Server is the HTTP handler. Its zero readiness is "not ready": call SetReady
@@ -42,6 +57,12 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("GET /api/v1/library", s.listLibrary)
+	s.mux.HandleFunc("GET /api/v1/channels", s.listChannels)
+	s.mux.HandleFunc("GET /api/v1/channels/{id}", s.getChannel)
+	s.mux.HandleFunc("GET /api/v1/time", s.time)
+	for _, r := range cfg.Routes {
+		r(s.mux)
+	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	})

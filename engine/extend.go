@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"onair/library"
 )
 
 // Entry is one source range a Planner proposes; the engine snaps it to
@@ -37,6 +39,14 @@ type Asset struct {
 	Params string
 	// Keyframes are keyframe times in ticks from the first picture, ascending, starting with 0.
 	Keyframes []int64
+	// Index is the library's keyframe index (file time base), for the splicer.
+	Index library.KeyframeIndex
+	// Width, Height and the frame rate describe the video, for the slate that
+	// stands in when the file cannot be read.
+	Width, Height              int
+	FrameRateNum, FrameRateDen int
+	// Bitrate is the file's average bit rate in bits per second.
+	Bitrate int64
 }
 
 // Assets looks assets up for the engine.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -89,7 +90,7 @@ func scanWithProgress(ctx context.Context, e env, store *library.Store, roots []
 			return
 		}
 		last = now
-		line := fmt.Sprintf("scanning: %d files, %.1f MB, %.0f files/s, %.1f MB/s", p.Files, float64(p.Bytes)/1e6, p.FilesPerSecond, p.MBPerSecond)
+		line := fmt.Sprintf("scanning: %d/%d files, %.1f MB read, %.0f files/s, %.1f MB/s", p.FilesSeen, p.FilesTotal, float64(p.BytesRead)/1e6, p.FilesPerSecond, p.MBPerSecond)
 		if e.tty {
 			fmt.Fprintf(e.stderr, "\r\033[K%s", line)
 		} else {
@@ -105,9 +106,9 @@ func scanWithProgress(ctx context.Context, e env, store *library.Store, roots []
 
 func printSummary(e env, s library.ScanSummary) {
 	fmt.Fprintf(e.stdout, "scanned %d files in %s: %d added, %d updated, %d unchanged, %d moved, %d missing, %d problems\n",
-		s.Files, s.Elapsed.Round(time.Millisecond), s.Added, s.Updated, s.Unchanged, s.Moved, s.Missing, len(s.Problems))
+		s.FilesSeen, s.Elapsed.Round(time.Millisecond), s.Added, s.Updated, s.Unchanged, s.Moved, s.Missing, len(s.Problems))
 	for _, p := range s.Problems {
-		fmt.Fprintf(e.stdout, "  problem: %s: %s\n", p.Path, p.Reason)
+		fmt.Fprintf(e.stdout, "  problem: %s: %s\n", p.Path, strings.Join(p.Reasons, "; "))
 	}
 }
 
@@ -142,7 +143,7 @@ func runLibraryList(ctx context.Context, e env, fs *flag.FlagSet, opts any) erro
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tDURATION\tVIDEO\tAUDIO\tKEYFRAMES\tPATH")
 	for _, a := range assets {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, a.Kind, statusText(a), fmtDuration(a.DurationSeconds),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", a.ID, a.Kind, statusText(a), fmtDuration(a.Duration.Seconds()),
 			videoText(a), audioText(a), a.KeyframeCount, a.Path)
 	}
 	if err := tw.Flush(); err != nil {
@@ -155,14 +156,14 @@ func runLibraryList(ctx context.Context, e env, fs *flag.FlagSet, opts any) erro
 }
 
 func statusText(a library.Asset) string {
-	if a.Status == "ok" || a.Reason == "" {
-		return a.Status
+	if a.Status == library.StatusOK || a.Reason == "" {
+		return string(a.Status)
 	}
 	r := a.Reason
 	if len(r) > 40 {
 		r = r[:37] + "..."
 	}
-	return a.Status + " (" + r + ")"
+	return string(a.Status) + " (" + r + ")"
 }
 
 func fmtDuration(sec float64) string {
@@ -185,8 +186,8 @@ func videoText(a library.Asset) string {
 	if v.Width > 0 {
 		parts = append(parts, fmt.Sprintf("%dx%d", v.Width, v.Height))
 	}
-	if v.FrameRate != "" {
-		parts = append(parts, v.FrameRate)
+	if v.FrameRate.Num > 0 && v.FrameRate.Den > 0 {
+		parts = append(parts, strconv.FormatFloat(v.FrameRate.Float(), 'f', -1, 64)+"fps")
 	}
 	return strings.Join(parts, " ")
 }

@@ -13,7 +13,12 @@ import (
 	"time"
 
 	"onair/api"
+	"onair/engine"
+	"onair/engine/source"
+	"onair/internal/sqlitedb"
 	"onair/library"
+	"onair/outputs/hls"
+	"onair/scheduler"
 )
 
 type serveOpts struct{ common }
@@ -21,7 +26,7 @@ type serveOpts struct{ common }
 func serveCommand() *command {
 	return &command{
 		name:    "serve",
-		usage:   "onair serve [--http ADDR] [--data DIR] [--library DIR]...",
+		usage:   "onair serve [--http ADDR] [--data DIR] [--library DIR]... [--channels DIR]",
 		summary: "run the server (scans the library at start, then watches it)",
 		help: `The server answers /healthz at once and /readyz once the library has been
 scanned. GET /api/v1/library lists the assets as JSON (?kind=episode, ?status=ok).
@@ -29,7 +34,7 @@ SIGINT or SIGTERM stops it gracefully: requests in flight finish, the database
 is closed cleanly.`,
 		flags: func(e env) (*flag.FlagSet, any) {
 			o := &serveOpts{}
-			return newFlagSet("serve", e, &o.common, "http", "data", "library"), o
+			return newFlagSet("serve", e, &o.common, "http", "data", "library", "channels"), o
 		},
 		run: runServe,
 	}
@@ -41,6 +46,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 		return usageError("unexpected argument %q", fs.Arg(0))
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	clock := engine.RealClock{}
 
 	store, err := openStore(o.data, e)
 	if err != nil {
@@ -48,11 +54,30 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	}
 	defer func() {
 		if err := store.Close(); err != nil {
-			log.Error("closing database", "err", err)
+			log.Error("closing the library database", "err", err)
 		}
 	}()
+	db, err := sqlitedb.Open(filepath.Join(o.data, "onair.db"))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Error("closing the database", "err", err)
+		}
+	}()
+	logStore, err := engine.OpenLog(ctx, db, clock.Now())
+	if err != nil {
+		return err
+	}
+	mgr := engine.NewManager(engine.ChannelDeps{
+		Store: logStore, Assets: &engine.LibraryAssets{Store: store}, Sources: source.NewCache(256), Clock: clock, Logger: log,
+	})
+	defer mgr.Close()
+	hlsOut := hls.New(hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log}, &hls.EngineRegistry{M: mgr, Clock: clock}, clock)
+	defer hlsOut.Close()
 
-	srv := api.New(api.Config{Library: store, Logger: log})
+	srv := api.New(api.Config{Library: store, Channels: mgr, Clock: clock, Logger: log, Routes: []func(*http.ServeMux){hlsOut.Register}})
 	ln, err := net.Listen("tcp", o.http)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.http, err)
@@ -66,7 +91,10 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	fmt.Fprintf(e.stdout, "  health     %s/healthz\n", base)
 	fmt.Fprintf(e.stdout, "  readiness  %s/readyz\n", base)
 	fmt.Fprintf(e.stdout, "  library    %s/api/v1/library\n", base)
+	fmt.Fprintf(e.stdout, "  channels   %s/api/v1/channels\n", base)
 
+	st := &station{dir: o.channels, store: store, mgr: mgr, log: log}
+	first := true
 	watchCtx, cancelWatch := context.WithCancel(ctx)
 	watchDone := make(chan struct{})
 	go func() {
@@ -76,6 +104,15 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 				if err != nil {
 					srv.SetReady(false, "library scan failed: "+err.Error())
 					return
+				}
+				st.load(watchCtx)
+				if first {
+					first = false
+					for _, c := range mgr.List() {
+						cfg := c.Config()
+						fmt.Fprintf(e.stdout, "  channel %-4s %-20s %s/channels/%s/master.m3u8\n", cfg.Number, cfg.Name, base, cfg.ID)
+					}
+					mgr.Start(time.Minute)
 				}
 				srv.SetReady(true, "")
 			}}
@@ -99,6 +136,45 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	return runErr
 }
 
+// station loads channels.d into the engine: each valid channel file becomes a
+// channel with a planner over the current library; a broken file is reported
+// and leaves the other channels playing.
+type station struct {
+	dir   string
+	store *library.Store
+	mgr   *engine.Manager
+	log   *slog.Logger
+}
+
+func (s *station) load(ctx context.Context) {
+	chans, errs := scheduler.LoadDir(s.dir)
+	for _, e := range errs {
+		s.log.Error("channel file", "err", e.Error())
+	}
+	keep := map[string]bool{}
+	for _, ch := range chans {
+		p, err := scheduler.NewPlanner(ctx, ch, s.store)
+		if err != nil {
+			s.log.Error("channel", "channel", ch.ID, "err", err)
+			continue
+		}
+		_, err = s.mgr.Open(ctx, engine.ChannelConfig{
+			ID: ch.ID, Number: ch.Number, Name: ch.Name, Group: ch.Group, Logo: ch.Logo, Planner: p,
+			Segmenting: engine.Segmenting{Target: engine.DurationToTicks(ch.TargetDuration())},
+		})
+		if err != nil {
+			s.log.Error("channel cannot start", "channel", ch.ID, "err", err)
+			continue
+		}
+		keep[ch.ID] = true
+	}
+	for _, c := range s.mgr.List() {
+		if !keep[c.ID()] {
+			s.mgr.Remove(c.ID())
+		}
+	}
+}
+
 // displayAddr turns a listen address into one a user can open: ":8080" becomes
 // "localhost:8080".
 func displayAddr(a net.Addr) string {
@@ -117,5 +193,5 @@ func openStore(dataDir string, e env) (*library.Store, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	return library.Open(filepath.Join(dataDir, "onair.db"), library.Options{Now: e.now})
+	return library.OpenWithOptions(filepath.Join(dataDir, "onair.db"), library.Options{Now: e.now})
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -121,11 +122,11 @@ func (w *libraryWatcher) scan(ctx context.Context) {
 		w.onScanned(err)
 		return
 	}
-	w.log.Info("library scanned", "files", sum.Files, "added", sum.Added, "updated", sum.Updated,
+	w.log.Info("library scanned", "files", sum.FilesSeen, "added", sum.Added, "updated", sum.Updated,
 		"moved", sum.Moved, "missing", sum.Missing, "problems", len(sum.Problems),
 		"elapsed", w.now().Sub(start).Round(time.Millisecond))
 	for _, p := range sum.Problems {
-		w.log.Warn("unplayable", "path", p.Path, "reason", p.Reason)
+		w.log.Warn("unplayable", "path", p.Path, "reason", strings.Join(p.Reasons, "; "))
 	}
 	w.onScanned(nil)
 }

@@ -42,10 +42,10 @@ type audioFrame struct {
 	samples int64
 }
 
-// splitAudio finds the frames of a MPEG-TS audio unit of codec, appending them to dst. An
-// incomplete frame at the end is not an error: its bytes are counted in keep, for the next
-// unit. frameSamples is the fixed frame size (AAC, AC-3).
-func splitAudio(dst []audioFrame, codec string, b []byte, frameSamples int) (frames []audioFrame, keep int, err error) {
+// splitAudio finds the frames of a MPEG-TS audio unit of codec, appending them to dst, and
+// returns the samples they hold. An incomplete frame at the end is not an error: its bytes
+// are counted in keep, for the next unit. frameSamples is the fixed frame size (AAC, AC-3).
+func splitAudio(dst []audioFrame, codec string, b []byte, frameSamples int) (frames []audioFrame, keep int, total int64, err error) {
 	switch codec {
 	case codecAAC:
 		return splitADTS(dst, b, frameSamples)
@@ -54,7 +54,7 @@ func splitAudio(dst []audioFrame, codec string, b []byte, frameSamples int) (fra
 	case codecOpus:
 		return splitOpusTS(dst, b)
 	}
-	return dst, 0, errUnknownCodec
+	return dst, 0, 0, errUnknownCodec
 }
 
 // adtsHeader is the part of an ADTS header (ISO/IEC 14496-3, 1.A.3.2) this package uses.
@@ -93,12 +93,12 @@ func parseADTS(b []byte) (adtsHeader, error) {
 	return h, nil
 }
 
-func splitADTS(dst []audioFrame, b []byte, frameSamples int) ([]audioFrame, int, error) {
+func splitADTS(dst []audioFrame, b []byte, frameSamples int) ([]audioFrame, int, int64, error) {
 	var n int64
 	for len(b) >= 7 {
 		h, err := parseADTS(b)
 		if err != nil {
-			return dst, 0, err
+			return dst, 0, 0, err
 		}
 		if h.frameLen > len(b) {
 			break
@@ -107,15 +107,15 @@ func splitADTS(dst []audioFrame, b []byte, frameSamples int) ([]audioFrame, int,
 		n += int64(frameSamples)
 		b = b[h.frameLen:]
 	}
-	return dst, len(b), nil
+	return dst, len(b), n, nil
 }
 
-func splitAC3(dst []audioFrame, b []byte) ([]audioFrame, int, error) {
+func splitAC3(dst []audioFrame, b []byte) ([]audioFrame, int, int64, error) {
 	var n int64
 	for len(b) >= 5 {
 		var si ac3.SyncInfo
 		if err := si.Unmarshal(b); err != nil {
-			return dst, 0, errAC3Sync
+			return dst, 0, 0, errAC3Sync
 		}
 		l := si.FrameSize()
 		if l > len(b) {
@@ -125,23 +125,23 @@ func splitAC3(dst []audioFrame, b []byte) ([]audioFrame, int, error) {
 		n += ac3FrameSamples
 		b = b[l:]
 	}
-	return dst, len(b), nil
+	return dst, len(b), n, nil
 }
 
 // splitOpusTS splits Opus access units, each behind an opus_control_header
 // (ETSI TS 102 366 style, "Opus in MPEG-TS", 4.2; as written by ffmpeg and mediacommon).
-func splitOpusTS(dst []audioFrame, b []byte) ([]audioFrame, int, error) {
+func splitOpusTS(dst []audioFrame, b []byte) ([]audioFrame, int, int64, error) {
 	var n int64
 	for len(b) >= 2 {
 		if b[0] != 0x7f || b[1]&0xe0 != 0xe0 {
-			return dst, 0, errOpusHeader
+			return dst, 0, 0, errOpusHeader
 		}
 		flags := b[1]
 		p := 2
 		size := 0
 		for {
 			if p >= len(b) {
-				return dst, len(b), nil
+				return dst, len(b), n, nil
 			}
 			c := int(b[p])
 			p++
@@ -158,12 +158,12 @@ func splitOpusTS(dst []audioFrame, b []byte) ([]audioFrame, int, error) {
 		}
 		if flags&0x04 != 0 {
 			if p >= len(b) {
-				return dst, len(b), nil
+				return dst, len(b), n, nil
 			}
 			p += 1 + int(b[p])
 		}
 		if size == 0 {
-			return dst, 0, errOpusHeader
+			return dst, 0, 0, errOpusHeader
 		}
 		if p+size > len(b) {
 			break
@@ -171,13 +171,13 @@ func splitOpusTS(dst []audioFrame, b []byte) ([]audioFrame, int, error) {
 		pkt := b[p : p+size : p+size]
 		d := opus.PacketDuration2(pkt)
 		if d <= 0 {
-			return dst, 0, errOpusNoPackets
+			return dst, 0, 0, errOpusNoPackets
 		}
 		dst = append(dst, audioFrame{data: pkt, samples: n})
 		n += d
 		b = b[p+size:]
 	}
-	return dst, len(b), nil
+	return dst, len(b), n, nil
 }
 
 // audioParams fills the audio fields of info from the first unit of a MPEG-TS audio stream.
@@ -222,7 +222,7 @@ func audioParams(info *Info, codec string, b []byte) error {
 		info.Channels = bsi.ChannelCount()
 		info.AudioFrameSamples = ac3FrameSamples
 	case codecOpus:
-		frames, _, err := splitOpusTS(nil, b)
+		frames, _, _, err := splitOpusTS(nil, b)
 		if err != nil {
 			return err
 		}

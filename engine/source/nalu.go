@@ -140,9 +140,11 @@ func splitLengthPrefixed(dst [][]byte, b []byte, n int) ([][]byte, error) {
 
 // accessUnit turns the NAL units of one access unit, the tail of nals from first on, into
 // frame data: access unit delimiters removed and, for a keyframe, the parameter sets in front
-// (those of the access unit itself, else ps). It reports whether the unit is a keyframe
-// (holds an IDR or IRAP slice) and returns nals with the frame data as its tail from first.
-func (k nalKind) accessUnit(nals [][]byte, first int, ps *[3][]byte) (out [][]byte, key bool, err error) {
+// (those of the access unit itself, else ps). It reports whether the unit is a keyframe: one
+// that holds an IDR or IRAP slice, or any when sync is set (an MP4 sync sample). It returns
+// nals with the frame data as its tail from first.
+func (k nalKind) accessUnit(nals [][]byte, first int, ps *[3][]byte, sync bool) (out [][]byte, key bool, err error) {
+	key = sync
 	var have [3]int // 1 + index in nals of the first VPS, SPS, PPS
 	w := first
 	for r := first; r < len(nals); r++ {

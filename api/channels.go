@@ -1,0 +1,88 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"onair/engine"
+)
+
+// channelJSON is a channel in the status API.
+type channelJSON struct {
+	engine.Status
+	URLs map[string]string `json:"urls"`
+}
+
+func (s *Server) channelStatus(r *http.Request, c *engine.Channel) channelJSON {
+	id := c.ID()
+	base := baseURL(r)
+	return channelJSON{
+		Status: c.Status(s.cfg.Clock.Now()),
+		URLs: map[string]string{
+			"hls":    base + "/channels/" + id + "/master.m3u8",
+			"hls_ts": base + "/channels/" + id + "/index.m3u8",
+		},
+	}
+}
+
+// listChannels answers GET /api/v1/channels: every channel's status.
+func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
+	out := []channelJSON{}
+	if s.cfg.Channels != nil {
+		for _, c := range s.cfg.Channels.List() {
+			out = append(out, s.channelStatus(r, c))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"channels": out})
+}
+
+// getChannel answers GET /api/v1/channels/{id}.
+func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Channels == nil {
+		writeError(w, http.StatusNotFound, "no such channel")
+		return
+	}
+	c, ok := s.cfg.Channels.Get(r.PathValue("id"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "no such channel: "+r.PathValue("id"))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.channelStatus(r, c))
+}
+
+// time answers GET /api/v1/time with the server's clock (for players' clock sync).
+func (s *Server) time(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	_, _ = w.Write([]byte(s.cfg.Clock.Now().UTC().Format(time.RFC3339Nano) + "\n"))
+}
+
+// baseURL is the scheme and host a client used, honouring X-Forwarded-Proto and X-Forwarded-Host.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+		scheme = p
+	}
+	host := r.Host
+	if h := r.Header.Get("X-Forwarded-Host"); h != "" && validHost(h) {
+		host = h
+	}
+	return scheme + "://" + host
+}
+
+// validHost accepts a host[:port] without characters that could break a URL.
+func validHost(h string) bool {
+	if len(h) > 255 {
+		return false
+	}
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"onair/library"
+)
+
+// LibraryStore is what LibraryAssets needs of the library.
+type LibraryStore interface {
+	Get(ctx context.Context, id int64) (library.Asset, error)
+	Keyframes(ctx context.Context, id int64) (library.KeyframeIndex, error)
+}
+
+// LibraryAssets adapts the library to Assets, caching what it looked up (keyed
+// by id, path, size and mtime, so a changed file is looked up again). One
+// mutex guards the cache.
+type LibraryAssets struct {
+	Store LibraryStore
+
+	mu    sync.Mutex
+	cache map[int64]cachedAsset
+}
+
+type cachedAsset struct {
+	key   string
+	asset Asset
+}
+
+// maxCachedAssets bounds the cache; past it, the cache is cleared.
+const maxCachedAssets = 4096
+
+// Asset implements Assets. An asset that is missing or unplayable in the
+// library is an ErrUnplayable error; its metadata is still returned so the
+// slate can match the stream.
+func (l *LibraryAssets) Asset(ctx context.Context, id int64) (Asset, error) {
+	la, err := l.Store.Get(ctx, id)
+	if err != nil {
+		if errors.Is(err, library.ErrNotFound) {
+			return Asset{}, fmt.Errorf("asset %d: %w: not in the library", id, ErrUnplayable)
+		}
+		return Asset{}, err
+	}
+	key := fmt.Sprintf("%s|%d|%d|%s", la.Path, la.Size, la.MTime.UnixNano(), la.Status)
+	l.mu.Lock()
+	if c, ok := l.cache[id]; ok && c.key == key {
+		l.mu.Unlock()
+		return c.asset, nil
+	}
+	l.mu.Unlock()
+
+	a := Asset{ID: la.ID, Path: la.Path, Container: la.Container, Duration: DurationToTicks(la.Duration), Params: ParamsKey(la)}
+	if la.Video != nil {
+		a.Width, a.Height = la.Video.Width, la.Video.Height
+		a.FrameRateNum, a.FrameRateDen = la.Video.FrameRate.Num, la.Video.FrameRate.Den
+	}
+	if la.Duration > 0 {
+		a.Bitrate = int64(float64(la.Size*8) / la.Duration.Seconds())
+	}
+	if la.Status != library.StatusOK {
+		return a, fmt.Errorf("%s: %w: %s %s", la.Path, ErrUnplayable, la.Status, la.Reason)
+	}
+	idx, err := l.Store.Keyframes(ctx, id)
+	if err != nil {
+		return a, err
+	}
+	a.Index = idx
+	a.Keyframes = make([]int64, len(idx.Keyframes))
+	for i, k := range idx.Keyframes {
+		a.Keyframes[i] = k.PTS - idx.StartPTS
+	}
+	if len(a.Keyframes) == 0 || a.Keyframes[0] != 0 {
+		return a, fmt.Errorf("%s: %w: the first picture is not a keyframe", la.Path, ErrUnplayable)
+	}
+	l.mu.Lock()
+	if l.cache == nil || len(l.cache) >= maxCachedAssets {
+		l.cache = map[int64]cachedAsset{}
+	}
+	l.cache[id] = cachedAsset{key: key, asset: a}
+	l.mu.Unlock()
+	return a, nil
+}
+
+// ParamsKey is the stream-parameter key of an asset: a change of it between
+// items is a discontinuity.
+func ParamsKey(a library.Asset) string {
+	key := "novideo"
+	if v := a.Video; v != nil {
+		key = fmt.Sprintf("%s/%s/%s/%dx%d/%s/b%t", v.Codec, v.Profile, v.Level, v.Width, v.Height, v.FrameRate, v.BFrames)
+	}
+	if au := a.Audio; au != nil {
+		key += fmt.Sprintf("|%s/%d/%d", au.Codec, au.SampleRate, au.Channels)
+	} else {
+		key += "|noaudio"
+	}
+	return key
+}
+
+var _ Assets = (*LibraryAssets)(nil)
