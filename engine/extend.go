@@ -161,12 +161,31 @@ func Extend(ctx context.Context, store *LogStore, channel string, p Planner, ass
 	}
 	state := st.PlannerState
 	failures := 0
+	// Items are appended in batches, each in one transaction with the planner
+	// state after its last item.
+	const batchSize = 2000
+	var batch []Item
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := store.Append(ctx, channel, batch, state); err != nil {
+			return err
+		}
+		appended += len(batch)
+		last = batch[len(batch)-1]
+		prev = &last
+		batch = batch[:0]
+		return nil
+	}
 	for prev == nil || prev.End() < until {
 		entries, next, err := p.Next(ctx, state)
 		if err != nil {
+			if ferr := flush(); ferr != nil {
+				return appended, ferr
+			}
 			return appended, fmt.Errorf("channel %s: plan: %w", channel, err)
 		}
-		var batch []Item
 		for _, e := range entries {
 			a, err := assets.Asset(ctx, e.AssetID)
 			var it Item
@@ -184,18 +203,21 @@ func Extend(ctx context.Context, store *LogStore, channel string, p Planner, ass
 			batch = append(batch, it)
 			prev = &batch[len(batch)-1]
 		}
-		if err := store.Append(ctx, channel, batch, next); err != nil {
-			return appended, err
-		}
-		appended += len(batch)
-		if len(batch) > 0 {
-			last = batch[len(batch)-1]
-			prev = &last
-		}
 		state = next
+		if len(batch) >= batchSize {
+			if err := flush(); err != nil {
+				return appended, err
+			}
+		}
 		if failures >= maxPlanAttempts {
+			if err := flush(); err != nil {
+				return appended, err
+			}
 			return appended, fmt.Errorf("channel %s: %d entries in a row could not be placed", channel, failures)
 		}
+	}
+	if err := flush(); err != nil {
+		return appended, err
 	}
 	return appended, nil
 }

@@ -35,6 +35,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+var execLookPath = exec.LookPath
+
 // needTool returns the path of a tool, skipping the test when it is missing (failing it when
 // ONAIR_REQUIRE_TOOLS=1).
 func needTool(t testing.TB, name string) string {

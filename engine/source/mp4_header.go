@@ -2,6 +2,7 @@ package source
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,9 @@ func parseMP4Header(f file) (*mp4Header, error) {
 	path, size := f.Name(), f.Size()
 	if size == 0 {
 		return nil, fmt.Errorf("%s: %w: empty file", path, ErrTruncated)
+	}
+	if err := checkTopBoxes(f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	mf, err := decodeMP4(io.NewSectionReader(f, 0, size))
 	if err != nil {
@@ -282,6 +286,67 @@ func (h *mp4Header) inBandParams(f file) error {
 		if h.ps[s] == nil {
 			return fmt.Errorf("%w: no %s parameter sets in the sample description or the first keyframe", ErrCorrupt, h.inf.VideoCodec)
 		}
+	}
+	return nil
+}
+
+// mp4MaxMoov bounds the size of the moov box this package decodes (mp4ff reads it whole).
+const mp4MaxMoov = 256 << 20
+
+// checkTopBoxes walks the top-level box headers before mp4ff decodes them: every box fits in
+// the file, there is a moov box of a sane size, and the file is not fragmented.
+func checkTopBoxes(f file) error {
+	size := f.Size()
+	var hdr [16]byte
+	moov := false
+	for pos, i := int64(0), 0; pos < size; i++ {
+		if i > 1<<16 {
+			return fmt.Errorf("%w: more than %d top-level boxes", ErrCorrupt, 1<<16)
+		}
+		if size-pos < 8 {
+			return fmt.Errorf("%w: %d bytes after the last box", ErrTruncated, size-pos)
+		}
+		if _, err := f.ReadAt(hdr[:8], pos); err != nil {
+			return fmt.Errorf("%w: reading box header at byte %d: %w", ErrTruncated, pos, err)
+		}
+		boxSize := int64(binary.BigEndian.Uint32(hdr[:4]))
+		typ := string(hdr[4:8])
+		for _, c := range hdr[4:8] {
+			if c < 0x20 || c > 0x7e {
+				return fmt.Errorf("%w: bad box type %q at byte %d", ErrCorrupt, typ, pos)
+			}
+		}
+		switch boxSize {
+		case 0:
+			boxSize = size - pos // to the end of the file
+		case 1:
+			if size-pos < 16 {
+				return fmt.Errorf("%w: box %q at byte %d", ErrTruncated, typ, pos)
+			}
+			if _, err := f.ReadAt(hdr[8:16], pos+8); err != nil {
+				return fmt.Errorf("%w: reading box header at byte %d: %w", ErrTruncated, pos, err)
+			}
+			boxSize = int64(min(binary.BigEndian.Uint64(hdr[8:16]), 1<<62))
+		}
+		if boxSize < 8 {
+			return fmt.Errorf("%w: box %q at byte %d has size %d", ErrCorrupt, typ, pos, boxSize)
+		}
+		if boxSize > size-pos {
+			return fmt.Errorf("%w: box %q at byte %d needs %d bytes, %d left", ErrTruncated, typ, pos, boxSize, size-pos)
+		}
+		switch typ {
+		case "moov":
+			if boxSize > mp4MaxMoov {
+				return fmt.Errorf("%w: moov box of %d bytes", ErrUnsupported, boxSize)
+			}
+			moov = true
+		case "moof":
+			return fmt.Errorf("%w: fragmented MP4", ErrUnsupported)
+		}
+		pos += boxSize
+	}
+	if !moov {
+		return fmt.Errorf("%w: no moov box", ErrCorrupt)
 	}
 	return nil
 }

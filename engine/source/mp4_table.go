@@ -57,6 +57,9 @@ func buildSampleTable(trak *mp4.TrakBox, movieTimescale uint32, fileSize int64) 
 	if uniform == 0 && len(stbl.Stsz.SampleSize) < n {
 		return nil, fmt.Errorf("%w: stsz lists %d sizes for %d samples", errTable, len(stbl.Stsz.SampleSize), n)
 	}
+	if uniform != 0 && int64(n) > fileSize/int64(uniform) {
+		return nil, fmt.Errorf("%w: %d samples of %d bytes do not fit in the file (%d bytes)", ErrTruncated, n, uniform, fileSize)
+	}
 	var chunks int
 	if stbl.Co64 != nil {
 		chunks = len(stbl.Co64.ChunkOffset)

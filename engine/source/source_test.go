@@ -108,6 +108,13 @@ func checkClip(t *testing.T, c *clip, r Reader) {
 	if len(all) != c.frames {
 		t.Errorf("%d video frames in all ranges, want %d", len(all), c.frames)
 	}
+	reordered := false
+	for j := 1; j < len(all); j++ {
+		reordered = reordered || all[j].PTS < all[j-1].PTS
+	}
+	if reordered != c.bframes {
+		t.Errorf("reordered frames: %v, want %v", reordered, c.bframes)
+	}
 	seen := map[int64]bool{}
 	for j, f := range all {
 		if seen[f.PTS] {
@@ -372,5 +379,38 @@ func TestMP4MatchesTS(t *testing.T) {
 	}
 	if !reflect.DeepEqual(at, am) {
 		t.Errorf("audio differs: %d ts frames, %d mp4 frames", len(at), len(am))
+	}
+}
+
+// TestOpenGOP documents what a range holds for an open GOP (x265's CRA keyframes): the leading
+// pictures decoded after the keyframe but presented before it belong to the keyframe's range.
+func TestOpenGOP(t *testing.T) {
+	x265 := []string{"-c:v", "libx265", "-preset", "veryfast", "-x265-params", "keyint=50:min-keyint=50:scenecut=0:log-level=error"}
+	for _, name := range []string{"h265.ts", "h265.mp4"} {
+		t.Run(name, func(t *testing.T) {
+			c := ffClip(t, name, 6, x265...)
+			r, err := Open(c.path, c.container, c.kf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			ranges := readConsecutive(t, r, c.kf)
+			leading := 0
+			for i, rr := range ranges {
+				for j, f := range rr.video {
+					if f.PTS >= rr.from {
+						continue
+					}
+					leading++
+					if i == 0 || j == 0 || f.PTS < ranges[i-1].from {
+						t.Errorf("range %d frame %d: PTS %d before the range start %d", i, j, f.PTS, rr.from)
+					}
+				}
+			}
+			if leading == 0 {
+				t.Error("no leading pictures: the clip has closed GOPs")
+			}
+			t.Logf("%d leading pictures in %d ranges", leading, len(ranges))
+		})
 	}
 }

@@ -79,7 +79,7 @@ func parseTSHeader(f file) (*tsHeader, error) {
 		if err != nil {
 			return nil, err
 		}
-		if hs.done() || n == size || n >= tsHeadMax {
+		if hs.done() || hs.broken || n == size || n >= tsHeadMax {
 			return hs.finish(path, n)
 		}
 	}
@@ -98,7 +98,8 @@ type tsHeadScan struct {
 	pts       []int64
 	audioSeen bool
 	nals      [][]byte
-	err       error
+	// broken is set when the head is damaged after the essentials.
+	broken bool
 }
 
 // scanTSHead parses PAT, PMT and the first access units of head; eof says head is the whole file.
@@ -139,15 +140,22 @@ func scanTSHead(path string, head []byte, eof bool) (*tsHeadScan, error) {
 	}
 
 	hs.demux = newTSDemux(path, layout, hs.h.videoPID, hs.h.audioPID, hs)
-	if err := hs.demux.feed(head, 0); err != nil {
+	err := hs.demux.feed(head, 0)
+	if err == nil && eof && !hs.demux.stop {
+		err = hs.demux.flush()
+	}
+	if err != nil && !hs.essentials() {
 		return nil, err
 	}
-	if eof && !hs.demux.stop {
-		if err := hs.demux.flush(); err != nil {
-			return nil, err
-		}
-	}
-	return hs, hs.err
+	// Damage after the parameter sets and the first audio frame is for Range to report, on
+	// the ranges it affects.
+	hs.broken = err != nil
+	return hs, nil
+}
+
+// essentials reports whether the scan has what a Reader needs (all but the timestamps).
+func (hs *tsHeadScan) essentials() bool {
+	return hs.havePMT && hs.psDone() && (hs.h.audioPID == noPID || hs.audioSeen)
 }
 
 // done reports whether the scan has everything it looks for.
@@ -160,10 +168,14 @@ func (hs *tsHeadScan) psDone() bool {
 }
 
 func (hs *tsHeadScan) start(s *tsStream, u unitInfo) (bool, error) {
+	if s.video && len(hs.pts) < headPTSWanted {
+		hs.pts = append(hs.pts, u.pts)
+	}
+	if hs.done() {
+		hs.demux.stop = true
+		return false, nil
+	}
 	if s.video {
-		if len(hs.pts) < headPTSWanted {
-			hs.pts = append(hs.pts, u.pts)
-		}
 		return !hs.psDone(), nil
 	}
 	return !hs.audioSeen, nil
@@ -182,6 +194,22 @@ func (hs *tsHeadScan) unit(s *tsStream, u unitInfo, data []byte) (int, error) {
 			}
 		}
 	} else {
+		if hs.h.audioCodec == "" {
+			switch {
+			case len(data) >= 2 && data[0] == 0xff && data[1]&0xf6 == 0xf0:
+				hs.h.audioCodec = codecAAC
+			case len(data) >= 2 && data[0] == 0x0b && data[1] == 0x77:
+				hs.h.audioCodec = codecAC3
+			default:
+				// Not audio this package reads: go on without audio.
+				hs.h.audioPID = noPID
+				hs.demux.a.pid = noPID
+				if hs.done() {
+					hs.demux.stop = true
+				}
+				return 0, nil
+			}
+		}
 		hs.h.inf.Channels = hs.opusChannels
 		if err := audioParams(&hs.h.inf, hs.h.audioCodec, data); err != nil {
 			return 0, fmt.Errorf("%s: %w: audio PES at byte %d: %w", hs.demux.path, ErrCorrupt, u.off, err)
@@ -261,6 +289,7 @@ func (hs *tsHeadScan) parsePMT(sec []byte) {
 	}
 	hs.havePMT = true
 	hs.h.videoPID = noPID
+	probePID := uint16(noPID)
 	end := len(sec) - 4
 	i := 12 + (int(sec[10]&0x0f)<<8 | int(sec[11]))
 	for i+5 <= end {
@@ -288,25 +317,33 @@ func (hs *tsHeadScan) parsePMT(sec []byte) {
 		if hs.h.audioPID != noPID {
 			continue
 		}
-		codec := ""
+		codec, unknown := "", false
 		switch st {
 		case streamTypeAAC:
 			codec = codecAAC
 		case streamTypeAC3:
 			codec = codecAC3
 		case streamTypePrivate:
-			codec = hs.privateAudio(desc)
+			codec, unknown = hs.privateAudio(desc)
 		}
 		if codec != "" {
 			hs.h.audioPID, hs.h.audioCodec = pid, codec
+		} else if unknown && probePID == noPID {
+			probePID = pid
 		}
+	}
+	if hs.h.audioPID == noPID && probePID != noPID {
+		// ffmpeg's M2TS mode writes AAC as a private stream without descriptors: the first
+		// frame tells (an ADTS or AC-3 sync word).
+		hs.h.audioPID, hs.h.audioCodec = probePID, ""
 	}
 }
 
 // privateAudio recognizes AC-3 (DVB AC-3 descriptor or "AC-3" registration) and Opus
-// ("Opus" registration) in a private data stream, by its descriptors.
-func (hs *tsHeadScan) privateAudio(desc []byte) string {
-	codec := ""
+// ("Opus" registration) in a private data stream, by its descriptors. unknown is true when
+// no descriptor says what the stream is.
+func (hs *tsHeadScan) privateAudio(desc []byte) (codec string, unknown bool) {
+	unknown = len(desc) == 0
 	for len(desc) >= 2 {
 		tag, l := desc[0], int(desc[1])
 		if 2+l > len(desc) {
@@ -328,7 +365,7 @@ func (hs *tsHeadScan) privateAudio(desc []byte) string {
 			}
 		}
 	}
-	return codec
+	return codec, unknown
 }
 
 func cmpOr(a, b string) string {
