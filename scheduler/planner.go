@@ -133,7 +133,9 @@ func (p *Planner) entry(a *library.Asset, s *Step, group string, in, out int64) 
 	title := s.Title
 	if title == "" {
 		title = a.Title
-		if a.Show != "" {
+		if a.Show != "" && a.Title != "" {
+			title = a.Show + ": " + a.Title
+		} else if a.Show != "" {
 			title = a.Show
 		}
 	}

@@ -23,7 +23,7 @@ type command struct {
 
 // commands lists every subcommand by name. Nested ones are "library scan" etc.
 func commands() map[string]*command {
-	list := []*command{serveCommand(), testmediaCommand(), libraryScanCommand(), libraryListCommand(), versionCommand()}
+	list := []*command{serveCommand(), testmediaCommand(), libraryScanCommand(), libraryListCommand(), playoutShowCommand(), versionCommand()}
 	m := make(map[string]*command, len(list))
 	for _, c := range list {
 		m[c.name] = c
@@ -34,6 +34,7 @@ func commands() map[string]*command {
 // groups are command names that only have subcommands.
 var groups = map[string]string{
 	"library": "manage the media library",
+	"playout": "inspect channels' playout logs",
 }
 
 func run(ctx context.Context, args []string, e env) int {
