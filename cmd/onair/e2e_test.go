@@ -160,63 +160,69 @@ func TestE2EPlayback(t *testing.T) {
 	})
 }
 
-// TestE2EBadInput damages the library under a playing channel: the first ad
-// gets 64 KB of garbage in its middle (size and mtime kept, so the scanner
-// does not notice) and the bumper after it is deleted. The segments of both
-// items are still valid MPEG-TS, the playlist keeps advancing, and the
-// channel's status shows the errors.
+// TestE2EBadInput damages the library under a playing channel: the next ad
+// to play gets 64 KB of garbage in its middle (size and mtime kept, so the
+// scanner does not notice) and the bumper after it is deleted. The segments
+// of both items are still valid MPEG-TS, the playlist keeps advancing, and
+// the channel's status shows the errors.
 func TestE2EBadInput(t *testing.T) {
 	t.Parallel()
 	ffmpeg := needTool(t, "ffmpeg")
 	root := writeE2ELibrary(t)
-	// 0-3 bumper, 3-8 the ad to corrupt, 8-11 the bumper to delete, 11-16 ad,
-	// then the show.
+	// Ads and bumpers only, so that an ad is always a few seconds away, and
+	// each bumper follows one ad.
+	bumperAfter := map[string]string{"ad1.ts": "back.ts", "ad2.ts": "next.ts"}
 	srv := startServer(t, root, writeChannels(t, `number: "902"
 name: E2E Bad Input
 segment: 2s
 playlist:
-  - asset: bumpers/back.ts
   - asset: ads/ad1.ts
-  - asset: bumpers/next.ts
+  - asset: bumpers/back.ts
   - asset: ads/ad2.ts
-  - show: Demo
+  - asset: bumpers/next.ts
 `))
-	st := srv.status(t)
-	require.NotNil(t, st.Now)
-	require.Equal(t, "back.ts", filepath.Base(st.Now.Asset), "the channel starts with its first item")
-	require.NotNil(t, st.Next)
-	require.Equal(t, "ad1.ts", filepath.Base(st.Next.Asset))
-	require.True(t, time.Now().Before(st.Next.Start.Add(2*time.Second)), "ad1 is already played out: the server took too long to start")
-	epoch := st.Now.Start
-	badFrom, badTo := 3*time.Second, 11*time.Second
+	ctx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	items := srv.watchItems(ctx, t)
 
-	corrupt := filepath.Join(root, "ads", "ad1.ts")
+	// The next ad, far enough ahead that none of its segments is made yet.
+	var ad *statusItem
+	waitFor(t, 20*time.Second, "an ad at least 1.5 s ahead", func() bool {
+		st := srv.status(t)
+		if st.Next != nil && st.Next.Kind == "ad" && time.Until(st.Next.Start) > 1500*time.Millisecond {
+			ad = st.Next
+		}
+		return ad != nil
+	})
+	corrupt := ad.Asset
+	deleted := filepath.Join(root, "bumpers", bumperAfter[filepath.Base(corrupt)])
 	corruptMiddle(t, corrupt, 64<<10)
-	deleted := filepath.Join(root, "bumpers", "next.ts")
 	require.NoError(t, os.Remove(deleted))
-	t.Logf("corrupted %s and deleted %s at %s into the channel", corrupt, deleted, time.Since(epoch).Round(time.Millisecond))
+	t.Logf("corrupted %s (item %d, on air in %s) and deleted %s, the item after it",
+		corrupt, ad.Index, time.Until(ad.Start).Round(time.Millisecond), deleted)
+	badFrom, badTo := ad.Start, ad.End.Add(3*time.Second) // the ad and the 3 s bumper
 
 	firstSeq := srv.fetchPlaylist(t).mediaSeq
 	data, segs := srv.collectSegments(t, func(segs []hlsSegment) bool {
-		return len(segs) > 0 && segs[len(segs)-1].pdt.Sub(epoch) >= badTo
+		return len(segs) > 0 && !segs[len(segs)-1].pdt.Before(badTo)
 	}, 60*time.Second)
-	var bad [][]byte
+	var badSeqs []int64
 	for i, s := range segs {
-		off := s.pdt.Sub(epoch)
-		if off >= badFrom && off < badTo {
-			bad = append(bad, data[i])
+		if !s.pdt.Before(badFrom) && s.pdt.Before(badTo) {
+			badSeqs = append(badSeqs, s.seq)
 			rep, err := tr101290.Analyze(bytes.NewReader(data[i]))
 			require.NoError(t, err)
-			require.True(t, rep.OK(), "segment %d (%s into the channel): TR 101 290 %v, first errors %+v", s.seq, off, rep.Counters.Map(), firstErrors(rep))
+			require.True(t, rep.OK(), "segment %d: TR 101 290 %v, first errors %+v", s.seq, rep.Counters.Map(), firstErrors(rep))
 		}
 	}
-	require.GreaterOrEqual(t, len(bad), 4, "segments covering the damaged items")
+	require.Len(t, badSeqs, 5, "segments of the damaged ad (5 s) and bumper (3 s)")
 	cat := bytes.Join(data, nil)
 	path := filepath.Join(artifactsDir(t), "bad-input.ts")
 	require.NoError(t, os.WriteFile(path, cat, 0o644))
 	_, errOut, err := runTool(t, time.Minute, cat, ffmpeg, "-nostdin", "-v", "error", "-f", "mpegts", "-i", "-", "-f", "null", "-")
 	require.NoError(t, err, errOut)
-	require.Empty(t, errOut, "ffmpeg -v error printed errors decoding segments %d-%d (%s)", segs[0].seq, segs[len(segs)-1].seq, path)
+	require.Empty(t, errOut, "ffmpeg -v error printed errors decoding segments %d-%d (damaged: %v; saved in %s)",
+		segs[0].seq, segs[len(segs)-1].seq, badSeqs, path)
 
 	// The playlist keeps advancing past the damaged items.
 	last := segs[len(segs)-1].seq
@@ -225,17 +231,26 @@ playlist:
 		return p.mediaSeq > firstSeq && p.segments[len(p.segments)-1].seq > last
 	})
 
-	st = srv.status(t)
+	// The item after the ad really was the deleted bumper.
+	bumper, ok := items.at(ad.End.Add(time.Second))
+	require.True(t, ok, "the status API never showed the item after the ad")
+	require.Equal(t, ad.Index+1, bumper.Index)
+	require.Equal(t, filepath.Base(deleted), filepath.Base(bumper.Asset))
+
+	st := srv.status(t)
 	var msgs []string
+	errItems := map[int64]bool{}
 	for _, e := range st.Errors {
-		msgs = append(msgs, e.Message)
+		msgs = append(msgs, strconv.FormatInt(e.Seq, 10)+" item "+strconv.FormatInt(e.Item, 10)+": "+e.Message)
+		errItems[e.Item] = true
 	}
 	t.Logf("status: %d slate segments, errors:\n%s", st.Slate, strings.Join(msgs, "\n"))
 	require.NotEmpty(t, st.Errors, "the channel's status shows no error")
 	require.Positive(t, st.Slate, "no slate segment was played")
-	require.Contains(t, strings.Join(msgs, "\n"), "next.ts", "the deleted bumper is named in the errors")
-	if !strings.Contains(strings.Join(msgs, "\n"), "ad1.ts") {
-		t.Logf("note: the corrupted ad raised no channel error (its damage was passed over, not slated)")
+	require.True(t, errItems[bumper.Index], "no error for the deleted bumper (item %d)", bumper.Index)
+	require.Contains(t, strings.Join(msgs, "\n"), filepath.Base(deleted), "the deleted bumper is named in the errors")
+	if !errItems[ad.Index] {
+		t.Logf("note: the corrupted ad (item %d) raised no channel error", ad.Index)
 	}
 }
 
@@ -279,6 +294,9 @@ func playerPage(browserDir, hlsJS string) http.Handler {
 	})
 	mux.HandleFunc("GET /hls.min.js", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, hlsJS)
+	})
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
 	})
 	return mux
 }

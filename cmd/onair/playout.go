@@ -104,4 +104,3 @@ func (f fixedClock) Now() time.Time { return f.t }
 func (f fixedClock) NewTimer(d time.Duration) engine.Timer {
 	return engine.NewVirtualClock(f.t).NewTimer(d)
 }
-
