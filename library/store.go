@@ -7,17 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"runtime"
 	"slices"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	// Registers the "sqlite3" database/sql driver (cgo).
-	_ "github.com/mattn/go-sqlite3"
+	"onair/internal/sqlitedb"
 )
 
 // migrationFS holds the schema migrations, applied in file name order. A file is named
@@ -56,6 +51,7 @@ type Options struct {
 type Store struct {
 	w      *sql.DB
 	r      *sql.DB
+	db     *sqlitedb.DB
 	opts   Options
 	scanMu sync.Mutex
 }
@@ -71,92 +67,21 @@ func OpenWithOptions(path string, opts Options) (*Store, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = min(runtime.GOMAXPROCS(0), 8)
 	}
-	// The path is a URI path: escape what SQLite's URI parser would take as syntax.
-	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	dsn := "file:" + esc + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_synchronous=NORMAL"
-	w, err := sql.Open("sqlite3", dsn+"&_txlock=immediate")
+	db, err := sqlitedb.Open(path)
 	if err != nil {
+		return nil, err
+	}
+	s := &Store{w: db.W, r: db.R, db: db, opts: opts}
+	if err := db.Migrate(context.Background(), migrationScope, migrationFS, "migrations/*.sql", s.nowNs()); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, opts: opts}
-	if err := s.migrate(context.Background()); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	r, err := sql.Open("sqlite3", dsn+"&_query_only=true")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	s.r = r
 	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
-}
-
-// migrate applies the embedded migrations that are not yet recorded in schema_migrations,
-// each in its own transaction together with its record.
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		scope      TEXT    NOT NULL,
-		version    INTEGER NOT NULL,
-		name       TEXT    NOT NULL,
-		applied_ns INTEGER NOT NULL,
-		PRIMARY KEY (scope, version))`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, _ := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if err != nil {
-			return fmt.Errorf("migration %s: name must start with a version number", base)
-		}
-		body, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		if err := s.applyMigration(ctx, version, base, string(body)); err != nil {
-			return fmt.Errorf("migration %s: %w", base, err)
-		}
-	}
-	return nil
-}
-
-func (s *Store) applyMigration(ctx context.Context, version int, name, body string) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE scope = ? AND version = ?`,
-		migrationScope, version).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, body); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (scope, version, name, applied_ns) VALUES (?, ?, ?, ?)`,
-		migrationScope, version, name, s.nowNs()); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.db.Close()
 }
 
 // nowNs returns Options.Now as Unix nanoseconds, 0 without a clock.
