@@ -97,8 +97,8 @@ func OpenChannel(ctx context.Context, cfg ChannelConfig, deps ChannelDeps) (*Cha
 		return nil, err
 	}
 	if !ok {
-		if err := deps.Store.CreateChannel(ctx, cfg.ID, now.Truncate(time.Second), now); err != nil {
-			return nil, err
+		if cerr := deps.Store.CreateChannel(ctx, cfg.ID, now.Truncate(time.Second), now); cerr != nil {
+			return nil, cerr
 		}
 		if st, _, err = deps.Store.Channel(ctx, cfg.ID); err != nil {
 			return nil, err
@@ -350,8 +350,10 @@ type Playing struct {
 }
 
 func (c *Channel) playing(it Item) *Playing {
-	return &Playing{Index: it.Index, Kind: it.Kind, Title: it.Title, Asset: it.AssetPath, AssetID: it.AssetID,
-		Start: c.WallTime(it.Start), End: c.WallTime(it.End()), EPGGroup: it.EPGGroup}
+	return &Playing{
+		Index: it.Index, Kind: it.Kind, Title: it.Title, Asset: it.AssetPath, AssetID: it.AssetID,
+		Start: c.WallTime(it.Start), End: c.WallTime(it.End()), EPGGroup: it.EPGGroup,
+	}
 }
 
 // Status reports the item on air at now, the next one, and recent errors.

@@ -230,8 +230,8 @@ func (s *LogStore) TruncateAfter(ctx context.Context, channel string, from int64
 	}
 	defer func() { _ = tx.Rollback() }()
 	var published int64
-	if err := tx.QueryRowContext(ctx, `SELECT published_until FROM channels WHERE id = ?`, channel).Scan(&published); err != nil {
-		return 0, fmt.Errorf("channel %s: %w", channel, err)
+	if qerr := tx.QueryRowContext(ctx, `SELECT published_until FROM channels WHERE id = ?`, channel).Scan(&published); qerr != nil {
+		return 0, fmt.Errorf("channel %s: %w", channel, qerr)
 	}
 	if from < published {
 		return 0, fmt.Errorf("channel %s: cannot rebuild from %s: published until %s", channel, TicksToDuration(from), TicksToDuration(published))

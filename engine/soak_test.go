@@ -10,6 +10,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
 	"github.com/stretchr/testify/require"
 
 	"onair/engine"
@@ -118,11 +119,11 @@ func (s *streamCheck) segment(seq int64, b []byte, start int64) {
 	t := s.t
 	r := &mpegts.Reader{R: bytes.NewReader(b)}
 	require.NoError(t, r.Initialize(), "segment %d", seq)
-	var first = true
+	first := true
 	var firstVideo, firstAudio int64 = -1, -1
 	for _, tr := range r.Tracks() {
 		switch tr.Codec.(type) {
-		case *mpegts.CodecH264:
+		case *codecs.H264:
 			r.OnDataH264(tr, func(pts, dts int64, au [][]byte) error {
 				d := unwrap(dts, start)
 				p := unwrap(pts, start)
@@ -143,7 +144,7 @@ func (s *streamCheck) segment(seq int64, b []byte, start int64) {
 				s.videoFrames++
 				return nil
 			})
-		case *mpegts.CodecMPEG4Audio:
+		case *codecs.MPEG4Audio:
 			r.OnDataMPEG4Audio(tr, func(pts int64, aus [][]byte) error {
 				p := unwrap(pts, start)
 				for range aus {

@@ -145,8 +145,18 @@ func aacChannels(c *mpeg4audio.AudioSpecificConfig) int {
 
 // commonFrameRates are the rates a measured frame duration is snapped to.
 var commonFrameRates = []Rational{
-	{24000, 1001}, {24, 1}, {25, 1}, {30000, 1001}, {30, 1},
-	{48, 1}, {50, 1}, {60000, 1001}, {60, 1}, {100, 1}, {120000, 1001}, {120, 1},
+	{24000, 1001},
+	{24, 1},
+	{25, 1},
+	{30000, 1001},
+	{30, 1},
+	{48, 1},
+	{50, 1},
+	{60000, 1001},
+	{60, 1},
+	{100, 1},
+	{120000, 1001},
+	{120, 1},
 }
 
 // frameRateFromDuration turns an average frame duration in 90 kHz ticks into a frame rate,

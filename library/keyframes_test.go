@@ -14,7 +14,8 @@ var keyframeIndexCases = []struct {
 	{"one", KeyframeIndex{StartPTS: 126000, Keyframes: []Keyframe{{126000, 564}}}},
 	{"gop", KeyframeIndex{StartPTS: 90000, Keyframes: []Keyframe{{90000, 376}, {270000, 90992}, {450000, 190444}}}},
 	{"past the 33-bit wrap", KeyframeIndex{StartPTS: 1<<33 - 90000, Keyframes: []Keyframe{
-		{1<<33 - 90000, 0}, {1<<33 + 90000, 1 << 40}}}},
+		{1<<33 - 90000, 0}, {1<<33 + 90000, 1 << 40},
+	}}},
 	{"negative start", KeyframeIndex{StartPTS: -3600, Keyframes: []Keyframe{{-3600, 48}, {176400, 1000}}}},
 }
 

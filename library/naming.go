@@ -83,7 +83,7 @@ func ParseName(rel string) ParsedName {
 		}
 	}
 
-	prefix, title := "", base
+	var prefix, title string
 	if loc := episodeRe.FindStringSubmatchIndex(base); loc != nil {
 		sub := func(i int) string {
 			if loc[2*i] < 0 {

@@ -69,10 +69,14 @@ func mp4Moov(t *testing.T, data []byte) (int, int) {
 func TestProbeMP4(t *testing.T) {
 	mp4 := smallClip(t, "mp4")
 	moovAt, moovSize := mp4Moov(t, mp4)
-	gen := tsWant{video: codecH264, width: 320, height: 180, fps: Rational{25, 1}, audio: codecAAC, channels: 2,
-		duration: 6 * time.Second, keyframes: 3, gop: 50 * 3600}
-	silent := genClip(t, testmedia.Options{Width: 64, Height: 48, FrameRateNum: 30000, FrameRateDen: 1001,
-		GOPFrames: 15, Duration: 2 * time.Second, Container: "mp4", NoAudio: true})
+	gen := tsWant{
+		video: codecH264, width: 320, height: 180, fps: Rational{25, 1}, audio: codecAAC, channels: 2,
+		duration: 6 * time.Second, keyframes: 3, gop: 50 * 3600,
+	}
+	silent := genClip(t, testmedia.Options{
+		Width: 64, Height: 48, FrameRateNum: 30000, FrameRateDen: 1001,
+		GOPFrames: 15, Duration: 2 * time.Second, Container: "mp4", NoAudio: true,
+	})
 
 	// A moov whose stsz claims more samples than it lists.
 	badStsz := bytes.Clone(mp4)
@@ -89,8 +93,10 @@ func TestProbeMP4(t *testing.T) {
 		want tsWant
 	}{
 		{"generated", mp4, gen},
-		{"generated no audio 29.97", silent, tsWant{video: codecH264, width: 64, height: 48,
-			fps: Rational{30000, 1001}, duration: 2 * time.Second, keyframes: 4, gop: 15 * 3003}},
+		{"generated no audio 29.97", silent, tsWant{
+			video: codecH264, width: 64, height: 48,
+			fps: Rational{30000, 1001}, duration: 2 * time.Second, keyframes: 4, gop: 15 * 3003,
+		}},
 		{"truncated", mp4[:len(mp4)*2/3], tsWant{problem: "truncated"}},
 		{"moov only", mp4[:moovAt+moovSize], tsWant{problem: "beyond the end of the file"}},
 		{"corrupt stsz", badStsz, tsWant{problem: "invalid MP4"}},
@@ -142,30 +148,60 @@ func TestProbeMP4FFmpeg(t *testing.T) {
 		h265 bool
 		want tsWant
 	}{
-		{"h264 aac", "h264.mp4", append(h264, "-c:a", "aac"), false, tsWant{video: codecH264, profile: "High",
+		{"h264 aac", "h264.mp4", append(h264, "-c:a", "aac"), false, tsWant{
+			video: codecH264, profile: "High",
 			width: 320, height: 180, fps: Rational{25, 1}, audio: codecAAC, channels: 1, duration: 6 * time.Second,
-			keyframes: 3, gop: 180000}},
-		{"h264 b-frames", "h264b.mp4", []string{"-c:v", "libx264", "-g", "50", "-bf", "2", "-c:a", "aac"}, false,
-			tsWant{video: codecH264, width: 320, height: 180, fps: Rational{25, 1}, bFrames: true, audio: codecAAC,
-				duration: 6 * time.Second, keyframes: 3, gop: 180000}},
-		{"h265", "hevc.mp4", []string{"-c:v", "libx265", "-x265-params", "log-level=none", "-g", "50", "-tag:v", "hvc1",
-			"-c:a", "aac"}, true, tsWant{video: codecH265, profile: "Main", width: 320, height: 180, fps: Rational{25, 1},
-			bFrames: true, audio: codecAAC, duration: 6 * time.Second, keyframes: 3, gop: 180000}},
-		{"opus", "opus.mp4", append(h264, "-c:a", "libopus"), false, tsWant{video: codecH264, width: 320, height: 180,
-			fps: Rational{25, 1}, audio: codecOpus, duration: 6 * time.Second, keyframes: 3}},
-		{"ac3", "ac3.mp4", append(h264, "-c:a", "ac3"), false, tsWant{video: codecH264, width: 320, height: 180,
-			fps: Rational{25, 1}, audio: codecAC3, duration: 6 * time.Second, keyframes: 3}},
-		{"mov", "h264.mov", append(h264, "-c:a", "aac"), false, tsWant{video: codecH264, width: 320, height: 180,
-			fps: Rational{25, 1}, audio: codecAAC, duration: 6 * time.Second, keyframes: 3}},
-		{"faststart", "faststart.mp4", append(h264, "-c:a", "aac", "-movflags", "+faststart"), false,
-			tsWant{video: codecH264, width: 320, height: 180, fps: Rational{25, 1}, audio: codecAAC,
-				duration: 6 * time.Second, keyframes: 3}},
-		{"mpeg2 video", "mpeg2.mp4", []string{"-c:v", "mpeg2video", "-c:a", "aac"}, false,
-			tsWant{problem: "unsupported video codec mpeg2", video: "mpeg2"}},
-		{"mp3 audio", "mp3.mp4", append(h264, "-c:a", "libmp3lame"), false,
-			tsWant{problem: "unsupported audio codec mp3", audio: "mp3"}},
-		{"fragmented", "frag.mp4", append(h264, "-c:a", "aac", "-movflags", "+frag_keyframe+empty_moov"), false,
-			tsWant{problem: "fragmented MP4 is not supported"}},
+			keyframes: 3, gop: 180000,
+		}},
+		{
+			"h264 b-frames", "h264b.mp4",
+			[]string{"-c:v", "libx264", "-g", "50", "-bf", "2", "-c:a", "aac"},
+			false,
+			tsWant{
+				video: codecH264, width: 320, height: 180, fps: Rational{25, 1}, bFrames: true, audio: codecAAC,
+				duration: 6 * time.Second, keyframes: 3, gop: 180000,
+			},
+		},
+		{"h265", "hevc.mp4", []string{
+			"-c:v", "libx265", "-x265-params", "log-level=none", "-g", "50", "-tag:v", "hvc1",
+			"-c:a", "aac",
+		}, true, tsWant{
+			video: codecH265, profile: "Main", width: 320, height: 180, fps: Rational{25, 1},
+			bFrames: true, audio: codecAAC, duration: 6 * time.Second, keyframes: 3, gop: 180000,
+		}},
+		{"opus", "opus.mp4", append(h264, "-c:a", "libopus"), false, tsWant{
+			video: codecH264, width: 320, height: 180,
+			fps: Rational{25, 1}, audio: codecOpus, duration: 6 * time.Second, keyframes: 3,
+		}},
+		{"ac3", "ac3.mp4", append(h264, "-c:a", "ac3"), false, tsWant{
+			video: codecH264, width: 320, height: 180,
+			fps: Rational{25, 1}, audio: codecAC3, duration: 6 * time.Second, keyframes: 3,
+		}},
+		{"mov", "h264.mov", append(h264, "-c:a", "aac"), false, tsWant{
+			video: codecH264, width: 320, height: 180,
+			fps: Rational{25, 1}, audio: codecAAC, duration: 6 * time.Second, keyframes: 3,
+		}},
+		{
+			"faststart", "faststart.mp4", append(h264, "-c:a", "aac", "-movflags", "+faststart"), false,
+			tsWant{
+				video: codecH264, width: 320, height: 180, fps: Rational{25, 1}, audio: codecAAC,
+				duration: 6 * time.Second, keyframes: 3,
+			},
+		},
+		{
+			"mpeg2 video", "mpeg2.mp4",
+			[]string{"-c:v", "mpeg2video", "-c:a", "aac"},
+			false,
+			tsWant{problem: "unsupported video codec mpeg2", video: "mpeg2"},
+		},
+		{
+			"mp3 audio", "mp3.mp4", append(h264, "-c:a", "libmp3lame"), false,
+			tsWant{problem: "unsupported audio codec mp3", audio: "mp3"},
+		},
+		{
+			"fragmented", "frag.mp4", append(h264, "-c:a", "aac", "-movflags", "+frag_keyframe+empty_moov"), false,
+			tsWant{problem: "fragmented MP4 is not supported"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

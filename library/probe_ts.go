@@ -92,8 +92,8 @@ func probeTS(r io.Reader, h io.Writer) (probeResult, int64, error) {
 	}
 	_, _ = h.Write(head)
 	drain := func() (probeResult, int64, error) {
-		m, err := io.Copy(h, r)
-		return res, n + m, err
+		m, cerr := io.Copy(h, r)
+		return res, n + m, cerr
 	}
 	if len(head) == 0 {
 		res.problem = "empty file"
@@ -117,8 +117,8 @@ func probeTS(r io.Reader, h io.Writer) (probeResult, int64, error) {
 		sc, err = tsHeadParams(head, layout, &res)
 	}
 	if err != nil {
-		if err := res.setProblem(err); err != nil {
-			return res, n, err
+		if perr := res.setProblem(err); perr != nil {
+			return res, n, perr
 		}
 		return drain()
 	}
@@ -211,7 +211,8 @@ func tsHeadParams(head []byte, layout tsLayout, res *probeResult) (sc *tsScanner
 		return nil, headProblemf("no MPEG-TS program (PAT) in the first %d bytes", len(head))
 	}
 	mr := &mpegts.Reader{R: bytes.NewReader(tsPackets(head[pat:], layout))}
-	if err := mr.Initialize(); err != nil {
+	if ierr := mr.Initialize(); ierr != nil {
+		err = ierr
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, headProblemf("no MPEG-TS program (PAT/PMT and first audio frame) in the first %d bytes", len(head))
 		}
@@ -303,10 +304,7 @@ func tsHeadParams(head []byte, layout tsLayout, res *probeResult) (sc *tsScanner
 			return nil
 		})
 	}
-	for {
-		if err := mr.Read(); err != nil {
-			break
-		}
+	for mr.Read() == nil {
 	}
 	if res.audio == nil && unsupportedAudio != "" {
 		res.audio = &AudioInfo{Codec: unsupportedAudio}

@@ -142,10 +142,14 @@ func probeTSBytes(t *testing.T, data []byte) probeResult {
 
 func TestProbeTS(t *testing.T) {
 	ts := smallClip(t, "ts")
-	gen := tsWant{video: codecH264, width: 320, height: 180, fps: Rational{25, 1}, audio: codecAAC, channels: 2,
-		duration: 6 * time.Second, keyframes: 3, gop: 50 * 3600}
-	silent := genClip(t, testmedia.Options{Width: 64, Height: 48, FrameRateNum: 30000, FrameRateDen: 1001,
-		GOPFrames: 15, Duration: 2 * time.Second, Container: "ts", NoAudio: true})
+	gen := tsWant{
+		video: codecH264, width: 320, height: 180, fps: Rational{25, 1}, audio: codecAAC, channels: 2,
+		duration: 6 * time.Second, keyframes: 3, gop: 50 * 3600,
+	}
+	silent := genClip(t, testmedia.Options{
+		Width: 64, Height: 48, FrameRateNum: 30000, FrameRateDen: 1001,
+		GOPFrames: 15, Duration: 2 * time.Second, Container: "ts", NoAudio: true,
+	})
 	cut := len(ts)/2 + 100
 
 	tests := []struct {
@@ -156,8 +160,10 @@ func TestProbeTS(t *testing.T) {
 	}{
 		{"generated", ts, layoutTS, gen},
 		{"generated m2ts", toM2TS(ts), layoutM2TS, gen},
-		{"generated no audio 29.97", silent, layoutTS, tsWant{video: codecH264, width: 64, height: 48,
-			fps: Rational{30000, 1001}, duration: 2 * time.Second, keyframes: 4, gop: 15 * 3003}},
+		{"generated no audio 29.97", silent, layoutTS, tsWant{
+			video: codecH264, width: 64, height: 48,
+			fps: Rational{30000, 1001}, duration: 2 * time.Second, keyframes: 4, gop: 15 * 3003,
+		}},
 		{"program after 4 MB of null packets", append(nullPackets(tsHeadSize/188+100), ts...), layoutTS, gen},
 		{"no program in 32 MB", nullPackets(tsHeadMaxSize/188 + 1), layoutTS, tsWant{problem: "no MPEG-TS program"}},
 		{"truncated mid-packet", ts[:cut], layoutTS, tsWant{problem: "truncated"}},
@@ -222,26 +228,54 @@ func TestProbeTSFFmpeg(t *testing.T) {
 		layout tsLayout
 		want   tsWant
 	}{
-		{"h264 aac", "h264.ts", append(h264, "-c:a", "aac"), false, layoutTS, tsWant{video: codecH264, profile: "High",
-			width: 320, height: 180, fps: Rational{25, 1}, audio: codecAAC, channels: 1, duration: 6 * time.Second, keyframes: 3, gop: 180000}},
-		{"h264 b-frames", "h264b.ts", []string{"-c:v", "libx264", "-g", "50", "-bf", "2", "-c:a", "aac"}, false, layoutTS,
-			tsWant{video: codecH264, width: 320, height: 180, fps: Rational{25, 1}, bFrames: true, audio: codecAAC,
-				duration: 6 * time.Second, keyframes: 3, gop: 180000}},
-		{"h265", "hevc.ts", []string{"-c:v", "libx265", "-x265-params", "log-level=none", "-g", "50", "-c:a", "aac"}, true, layoutTS,
-			tsWant{video: codecH265, profile: "Main", width: 320, height: 180, fps: Rational{25, 1}, bFrames: true,
-				audio: codecAAC, duration: 6 * time.Second, keyframes: 3, gop: 180000}},
-		{"opus", "opus.ts", append(h264, "-c:a", "libopus"), false, layoutTS, tsWant{video: codecH264, width: 320, height: 180,
-			fps: Rational{25, 1}, audio: codecOpus, duration: 6 * time.Second, keyframes: 3}},
-		{"ac3", "ac3.ts", append(h264, "-c:a", "ac3"), false, layoutTS, tsWant{video: codecH264, width: 320, height: 180,
-			fps: Rational{25, 1}, audio: codecAC3, duration: 6 * time.Second, keyframes: 3}},
-		{"m2ts", "h264.m2ts", append(h264, "-an"), false, layoutM2TS, tsWant{video: codecH264, width: 320, height: 180,
-			fps: Rational{25, 1}, duration: 6 * time.Second, keyframes: 3}},
-		{"mpeg2 video", "mpeg2.ts", []string{"-c:v", "mpeg2video", "-c:a", "mp2"}, false, layoutTS,
-			tsWant{problem: "unsupported video codec mpeg2", video: "mpeg2"}},
-		{"mp3 audio", "mp3.ts", append(h264, "-c:a", "libmp3lame"), false, layoutTS,
-			tsWant{problem: "unsupported audio codec mp3", audio: "mp3"}},
-		{"mp2 audio", "mp2.ts", append(h264, "-c:a", "mp2"), false, layoutTS,
-			tsWant{problem: "unsupported audio codec mp2", audio: "mp2"}},
+		{"h264 aac", "h264.ts", append(h264, "-c:a", "aac"), false, layoutTS, tsWant{
+			video: codecH264, profile: "High",
+			width: 320, height: 180, fps: Rational{25, 1}, audio: codecAAC, channels: 1, duration: 6 * time.Second, keyframes: 3, gop: 180000,
+		}},
+		{
+			"h264 b-frames", "h264b.ts",
+			[]string{"-c:v", "libx264", "-g", "50", "-bf", "2", "-c:a", "aac"},
+			false, layoutTS,
+			tsWant{
+				video: codecH264, width: 320, height: 180, fps: Rational{25, 1}, bFrames: true, audio: codecAAC,
+				duration: 6 * time.Second, keyframes: 3, gop: 180000,
+			},
+		},
+		{
+			"h265", "hevc.ts",
+			[]string{"-c:v", "libx265", "-x265-params", "log-level=none", "-g", "50", "-c:a", "aac"},
+			true, layoutTS,
+			tsWant{
+				video: codecH265, profile: "Main", width: 320, height: 180, fps: Rational{25, 1}, bFrames: true,
+				audio: codecAAC, duration: 6 * time.Second, keyframes: 3, gop: 180000,
+			},
+		},
+		{"opus", "opus.ts", append(h264, "-c:a", "libopus"), false, layoutTS, tsWant{
+			video: codecH264, width: 320, height: 180,
+			fps: Rational{25, 1}, audio: codecOpus, duration: 6 * time.Second, keyframes: 3,
+		}},
+		{"ac3", "ac3.ts", append(h264, "-c:a", "ac3"), false, layoutTS, tsWant{
+			video: codecH264, width: 320, height: 180,
+			fps: Rational{25, 1}, audio: codecAC3, duration: 6 * time.Second, keyframes: 3,
+		}},
+		{"m2ts", "h264.m2ts", append(h264, "-an"), false, layoutM2TS, tsWant{
+			video: codecH264, width: 320, height: 180,
+			fps: Rational{25, 1}, duration: 6 * time.Second, keyframes: 3,
+		}},
+		{
+			"mpeg2 video", "mpeg2.ts",
+			[]string{"-c:v", "mpeg2video", "-c:a", "mp2"},
+			false, layoutTS,
+			tsWant{problem: "unsupported video codec mpeg2", video: "mpeg2"},
+		},
+		{
+			"mp3 audio", "mp3.ts", append(h264, "-c:a", "libmp3lame"), false, layoutTS,
+			tsWant{problem: "unsupported audio codec mp3", audio: "mp3"},
+		},
+		{
+			"mp2 audio", "mp2.ts", append(h264, "-c:a", "mp2"), false, layoutTS,
+			tsWant{problem: "unsupported audio codec mp2", audio: "mp2"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -381,11 +381,13 @@ func (sc *scanRun) outcomeArgs(o *probeOutcome) []any {
 	if r.index.Len() > 0 {
 		kf = r.index.Encode()
 	}
-	return []any{e.path, e.size, e.mtimeNs, e.sidecarSig, o.retry, o.sha, r.container, r.duration,
+	return []any{
+		e.path, e.size, e.mtimeNs, e.sidecarSig, o.retry, o.sha, r.container, r.duration,
 		v.Codec, v.Profile, v.Level, v.Width, v.Height, v.FrameRate.Num, v.FrameRate.Den, v.BFrames,
 		a.Codec, a.SampleRate, a.Channels, string(m.kind), m.show, m.season, m.episode, m.title, jsonText(m.tags),
 		jsonText(m.cues), jsonText(r.chapters), jsonText(m.warnings), r.index.Len(), kf, string(status), reason,
-		sc.store.nowNs()}
+		sc.store.nowNs(),
+	}
 }
 
 var (

@@ -101,13 +101,17 @@ func TestScanLibrary(t *testing.T) {
 	}
 
 	a := assetByPath(t, s, ep1)
-	want := Asset{ID: a.ID, Path: ep1, Kind: KindEpisode, Show: "Harbor Lights", Season: 1, Episode: 1,
+	want := Asset{
+		ID: a.ID, Path: ep1, Kind: KindEpisode, Show: "Harbor Lights", Season: 1, Episode: 1,
 		Title: "The Lighthouse", Tags: []string{}, Duration: 6 * time.Second, Container: ContainerTS,
 		Size: int64(len(tsData)), SHA256: sha256Hex(tsData),
-		Video: &VideoInfo{Codec: codecH264, Profile: "Constrained Baseline", Level: a.Video.Level, Width: 320, Height: 180,
-			FrameRate: Rational{25, 1}},
+		Video: &VideoInfo{
+			Codec: codecH264, Profile: "Constrained Baseline", Level: a.Video.Level, Width: 320, Height: 180,
+			FrameRate: Rational{25, 1},
+		},
 		Audio: &AudioInfo{Codec: codecAAC, SampleRate: 48000, Channels: 2},
-		Cues:  []time.Duration{2 * time.Second, 4 * time.Second}, KeyframeCount: 3, Status: StatusOK, MTime: a.MTime}
+		Cues:  []time.Duration{2 * time.Second, 4 * time.Second}, KeyframeCount: 3, Status: StatusOK, MTime: a.MTime,
+	}
 	if !reflect.DeepEqual(a, want) {
 		t.Fatalf("asset =\n%+v\nwant\n%+v", a, want)
 	}

@@ -16,8 +16,11 @@ func TestParseCueSidecar(t *testing.T) {
 		err  string
 	}{
 		{"flow list", "cues: [1m0s, 2m10.5s]\n", []time.Duration{time.Minute, 130500 * time.Millisecond}, ""},
-		{"block list, unsorted, duplicate", "cues:\n  - 30s\n  - 10s\n  - 30s\n",
-			[]time.Duration{10 * time.Second, 30 * time.Second}, ""},
+		{
+			"block list, unsorted, duplicate", "cues:\n  - 30s\n  - 10s\n  - 30s\n",
+			[]time.Duration{10 * time.Second, 30 * time.Second},
+			"",
+		},
 		{"empty", "cues: []\n", []time.Duration{}, ""},
 		{"empty file", "", []time.Duration{}, ""},
 		{"number", "cues: [90]\n", nil, "ep.cue.yaml: cues[0]: 90 is not a Go duration"},
@@ -52,9 +55,14 @@ func TestParseMetaSidecar(t *testing.T) {
 		want assetMeta
 		err  string
 	}{
-		{"all keys", "kind: promo\ntitle: Big Night\nshow: Signal Hill\nseason: 2\nepisode: 3\ntags: [drama, late]\n",
-			assetMeta{kind: KindPromo, title: "Big Night", show: "Signal Hill", season: 2, episode: 3,
-				tags: []string{"drama", "late"}}, ""},
+		{
+			"all keys", "kind: promo\ntitle: Big Night\nshow: Signal Hill\nseason: 2\nepisode: 3\ntags: [drama, late]\n",
+			assetMeta{
+				kind: KindPromo, title: "Big Night", show: "Signal Hill", season: 2, episode: 3,
+				tags: []string{"drama", "late"},
+			},
+			"",
+		},
 		{"some keys", "title: Only Title\n", assetMeta{kind: KindEpisode, title: "Only Title", show: "Show", season: 1, episode: 2}, ""},
 		{"unknown key", "title: x\nrating: 5\n", assetMeta{}, "ep.meta.yaml:2:1: unknown field \"rating\""},
 		{"bad kind", "kind: trailer\n", assetMeta{}, `ep.meta.yaml: kind: "trailer" is not one of`},

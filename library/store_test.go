@@ -93,8 +93,10 @@ func TestAssetJSON(t *testing.T) {
 	a := Asset{
 		ID: 7, Path: "/lib/shows/S/Season 01/S - S01E02 - T.ts", Kind: KindEpisode, Show: "S", Season: 1, Episode: 2,
 		Title: "T", Tags: []string{"drama"}, Duration: 90500 * time.Millisecond, Container: ContainerTS, Size: 1234,
-		SHA256: "ab", Video: &VideoInfo{Codec: codecH264, Profile: "High", Level: "4.0", Width: 1920, Height: 1080,
-			FrameRate: Rational{30000, 1001}, BFrames: true},
+		SHA256: "ab", Video: &VideoInfo{
+			Codec: codecH264, Profile: "High", Level: "4.0", Width: 1920, Height: 1080,
+			FrameRate: Rational{30000, 1001}, BFrames: true,
+		},
 		Audio:         &AudioInfo{Codec: codecAAC, SampleRate: 48000, Channels: 2},
 		Cues:          []time.Duration{30 * time.Second, 60500 * time.Millisecond},
 		KeyframeCount: 46, Status: StatusOK, MTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
@@ -112,8 +114,10 @@ func TestAssetJSON(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	want := []string{"audio", "container", "cues_seconds", "duration_seconds", "episode", "id", "keyframe_count",
-		"kind", "mtime", "path", "season", "sha256", "show", "size", "status", "tags", "title", "video"}
+	want := []string{
+		"audio", "container", "cues_seconds", "duration_seconds", "episode", "id", "keyframe_count",
+		"kind", "mtime", "path", "season", "sha256", "show", "size", "status", "tags", "title", "video",
+	}
 	if !reflect.DeepEqual(keys, want) {
 		t.Fatalf("keys = %v, want %v", keys, want)
 	}

@@ -78,7 +78,7 @@ func TestFFmpegDecodes(t *testing.T) {
 			mt.Codec = muxer.CodecH264
 		case *mcodecs.MPEG4Audio:
 			mt.Codec = muxer.CodecAAC
-			if mt.AudioSpecificConfig, err = c.Config.Marshal(); err != nil {
+			if mt.AudioSpecificConfig, err = c.Marshal(); err != nil {
 				t.Fatal(err)
 			}
 		default:

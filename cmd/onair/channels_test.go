@@ -54,8 +54,10 @@ func TestSampleChannels(t *testing.T) {
 	for _, ch := range chans {
 		p, err := scheduler.NewPlanner(ctx, ch, lib)
 		require.NoError(t, err)
-		c, err := engine.OpenChannel(ctx, engine.ChannelConfig{ID: ch.ID, Planner: p,
-			Segmenting: engine.Segmenting{Target: engine.DurationToTicks(ch.TargetDuration())}}, deps)
+		c, err := engine.OpenChannel(ctx, engine.ChannelConfig{
+			ID: ch.ID, Planner: p,
+			Segmenting: engine.Segmenting{Target: engine.DurationToTicks(ch.TargetDuration())},
+		}, deps)
 		require.NoError(t, err, ch.ID)
 		opened = append(opened, c)
 	}

@@ -53,8 +53,8 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 		return err
 	}
 	defer func() {
-		if err := store.Close(); err != nil {
-			log.Error("closing the library database", "err", err)
+		if cerr := store.Close(); cerr != nil {
+			log.Error("closing the library database", "err", cerr)
 		}
 	}()
 	db, err := sqlitedb.Open(filepath.Join(o.data, "onair.db"))
@@ -62,8 +62,8 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 		return err
 	}
 	defer func() {
-		if err := db.Close(); err != nil {
-			log.Error("closing the database", "err", err)
+		if cerr := db.Close(); cerr != nil {
+			log.Error("closing the database", "err", cerr)
 		}
 	}()
 	logStore, err := engine.OpenLog(ctx, db, clock.Now())
@@ -99,7 +99,8 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
-		w := &libraryWatcher{store: store, roots: o.library.values, log: log, now: e.now,
+		w := &libraryWatcher{
+			store: store, roots: o.library.values, log: log, now: e.now,
 			onScanned: func(err error) {
 				if err != nil {
 					srv.SetReady(false, "library scan failed: "+err.Error())
@@ -115,7 +116,8 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 					mgr.Start(time.Minute)
 				}
 				srv.SetReady(true, "")
-			}}
+			},
+		}
 		w.run(watchCtx)
 	}()
 

@@ -38,9 +38,9 @@ func Open(path string) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	if err := w.Ping(); err != nil {
+	if perr := w.Ping(); perr != nil {
 		w.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, fmt.Errorf("open %s: %w", path, perr)
 	}
 	r, err := sql.Open("sqlite3", dsn+"&_query_only=true")
 	if err != nil {
