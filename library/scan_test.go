@@ -418,3 +418,31 @@ func BenchmarkRescan1000(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "files/s")
 }
+
+// BenchmarkFirstScan1000 scans a new library of 1,000 distinct clips (2 s,
+// 320x180, H.264 + AAC) into an empty database, and reports files/s and MB/s.
+func BenchmarkFirstScan1000(b *testing.B) {
+	dir := b.TempDir()
+	lib := filepath.Join(dir, "lib")
+	var total int64
+	for i := range 1000 {
+		clip := genClip(b, testmedia.Options{Width: 320, Height: 180, Duration: 2 * time.Second, Container: "ts", Seed: int64(i), Label: fmt.Sprintf("clip %d", i)})
+		writeFile(b, filepath.Join(lib, "ads", fmt.Sprintf("ad-%04d.ts", i)), clip)
+		total += int64(len(clip))
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		s := openTestStore(b, b.TempDir(), Options{})
+		b.StartTimer()
+		sum, err := s.Scan(ctx, []string{lib}, nil)
+		if err != nil || sum.Added != 1000 {
+			b.Fatalf("scan: %+v %v", counts(sum), err)
+		}
+		n++
+	}
+	b.ReportMetric(float64(n)*1000/b.Elapsed().Seconds(), "files/s")
+	b.ReportMetric(float64(n)*float64(total)/1e6/b.Elapsed().Seconds(), "MB/s")
+}
