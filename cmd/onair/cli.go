@@ -23,7 +23,7 @@ type command struct {
 
 // commands lists every subcommand by name. Nested ones are "library scan" etc.
 func commands() map[string]*command {
-	list := []*command{serveCommand(), testmediaCommand(), libraryScanCommand(), libraryListCommand(), playoutShowCommand(), remuxCommand(), versionCommand()}
+	list := []*command{serveCommand(), testmediaCommand(), libraryScanCommand(), libraryListCommand(), playoutShowCommand(), remuxCommand(), loadCommand(), versionCommand()}
 	m := make(map[string]*command, len(list))
 	for _, c := range list {
 		m[c.name] = c

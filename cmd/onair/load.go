@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+type loadOpts struct {
+	url      string
+	channels string
+	viewers  int
+	duration time.Duration
+	tune     bool
+}
+
+func loadCommand() *command {
+	return &command{
+		name:    "load",
+		usage:   "onair load [--url URL] [--channels ID,...] [--viewers N] [--duration D] [--tune]",
+		summary: "load-test a server with HLS viewers, or measure cold tune times",
+		help: `Each viewer plays one channel the way an HLS player does: it fetches the media
+playlist every half target duration and every segment that appears in it, and
+counts errors, missed segments (a gap in the media sequence between two of its
+playlists) and the latency of each segment request. Viewers are spread over the
+channels round robin. At the end it prints the counts and latency percentiles.
+
+With --tune, it measures cold tune instead: for each channel in turn, the time
+from the first playlist request to the last byte of the newest segment listed.
+Use it against a freshly started server so the channels are idle.
+
+Only point it at a server you run: the requests are bounded by --duration.`,
+		flags: func(e env) (*flag.FlagSet, any) {
+			o := &loadOpts{}
+			fs := flag.NewFlagSet("load", flag.ContinueOnError)
+			fs.StringVar(&o.url, "url", "http://127.0.0.1:8080", "server base `URL`")
+			fs.StringVar(&o.channels, "channels", "", "channel ids, comma-separated (default: every channel of /api/v1/channels)")
+			fs.IntVar(&o.viewers, "viewers", 10, "number of viewers")
+			fs.DurationVar(&o.duration, "duration", time.Minute, "how long to play")
+			fs.BoolVar(&o.tune, "tune", false, "measure cold tune times instead")
+			return fs, o
+		},
+		run: runLoad,
+	}
+}
+
+func runLoad(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
+	o := opts.(*loadOpts)
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if o.viewers < 1 || o.viewers > 100000 {
+		return usageError("--viewers must be between 1 and 100000")
+	}
+	if o.duration <= 0 || o.duration > 24*time.Hour {
+		return usageError("--duration must be between 0 and 24h")
+	}
+	base, err := url.Parse(o.url)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") {
+		return usageError("--url: want http://HOST:PORT")
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 0, IdleConnTimeout: time.Minute}, Timeout: 30 * time.Second}
+	ids := splitList(o.channels)
+	if len(ids) == 0 {
+		if ids, err = listChannels(ctx, client, o.url); err != nil {
+			return err
+		}
+	}
+	if len(ids) == 0 {
+		return errors.New("the server has no channels")
+	}
+	if o.tune {
+		return coldTune(ctx, e, client, o.url, ids)
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.duration)
+	defer cancel()
+	var wg sync.WaitGroup
+	stats := make([]viewerStats, o.viewers)
+	for i := range o.viewers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stats[i] = playViewer(ctx, client, o.url, ids[i%len(ids)], e.now)
+		}()
+	}
+	wg.Wait()
+	var all viewerStats
+	for _, s := range stats {
+		all.segments += s.segments
+		all.playlists += s.playlists
+		all.errors += s.errors
+		all.missed += s.missed
+		all.bytes += s.bytes
+		all.latency = append(all.latency, s.latency...)
+		if all.firstErr == "" {
+			all.firstErr = s.firstErr
+		}
+	}
+	fmt.Fprintf(e.stdout, "viewers %d, channels %d, duration %s\n", o.viewers, len(ids), o.duration)
+	fmt.Fprintf(e.stdout, "playlists %d, segments %d (%.1f MB), errors %d, missed segments %d\n",
+		all.playlists, all.segments, float64(all.bytes)/1e6, all.errors, all.missed)
+	fmt.Fprintf(e.stdout, "segment latency p50 %s p90 %s p99 %s max %s\n", pct(all.latency, 50), pct(all.latency, 90), pct(all.latency, 99), pct(all.latency, 100))
+	if all.firstErr != "" {
+		fmt.Fprintf(e.stdout, "first error: %s\n", all.firstErr)
+	}
+	if all.errors > 0 || all.missed > 0 {
+		return fmt.Errorf("%d errors, %d missed segments", all.errors, all.missed)
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func listChannels(ctx context.Context, c *http.Client, base string) ([]string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/channels", nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	// The ids are the values of "id" keys at the top of each channel object.
+	var ids []string
+	for _, part := range strings.Split(string(b), `"id": "`)[1:] {
+		if i := strings.IndexByte(part, '"'); i > 0 {
+			ids = append(ids, part[:i])
+		}
+	}
+	return ids, nil
+}
+
+type viewerStats struct {
+	playlists, segments, errors, missed int
+	bytes                               int64
+	latency                             []time.Duration
+	firstErr                            string
+}
+
+func (s *viewerStats) fail(format string, args ...any) {
+	s.errors++
+	if s.firstErr == "" {
+		s.firstErr = fmt.Sprintf(format, args...)
+	}
+}
+
+// playViewer plays one channel until ctx ends.
+func playViewer(ctx context.Context, c *http.Client, base, id string, now func() time.Time) viewerStats {
+	var st viewerStats
+	plURL := base + "/channels/" + id + "/index.m3u8"
+	next := int64(-1)
+	for ctx.Err() == nil {
+		t0 := now()
+		pl, err := fetch(ctx, c, plURL)
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			st.fail("%s: %v", plURL, err)
+			sleepCtx(ctx, time.Second)
+			continue
+		}
+		st.playlists++
+		seq0, target, uris := parsePlaylist(string(pl))
+		if next >= 0 && seq0 > next {
+			st.missed += int(seq0 - next)
+			next = seq0
+		}
+		for i, u := range uris {
+			seq := seq0 + int64(i)
+			if seq < next || (next < 0 && i < len(uris)-1) {
+				continue // already fetched, or tune in at the live edge
+			}
+			s0 := now()
+			b, err := fetch(ctx, c, base+"/channels/"+id+"/"+u)
+			if ctx.Err() != nil {
+				break
+			}
+			if err != nil {
+				st.fail("%s segment %d: %v", id, seq, err)
+				continue
+			}
+			st.latency = append(st.latency, now().Sub(s0))
+			st.segments++
+			st.bytes += int64(len(b))
+			next = seq + 1
+		}
+		wait := time.Duration(float64(target)*float64(time.Second)/2) - now().Sub(t0)
+		sleepCtx(ctx, wait)
+	}
+	return st
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+func fetch(ctx context.Context, c *http.Client, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	return b, nil
+}
+
+// parsePlaylist returns the media sequence, the target duration (seconds) and the segment URIs.
+func parsePlaylist(s string) (seq0 int64, target float64, uris []string) {
+	target = 4
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"):
+			seq0, _ = strconv.ParseInt(strings.TrimPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"), 10, 64)
+		case strings.HasPrefix(line, "#EXT-X-TARGETDURATION:"):
+			target, _ = strconv.ParseFloat(strings.TrimPrefix(line, "#EXT-X-TARGETDURATION:"), 64)
+		case line != "" && !strings.HasPrefix(line, "#"):
+			uris = append(uris, line)
+		}
+	}
+	return seq0, target, uris
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p + 99) / 100
+	i = min(max(i-1, 0), len(s)-1)
+	return s[i].Round(10 * time.Microsecond)
+}
+
+// coldTune measures, channel by channel, playlist request to last byte of the newest segment.
+func coldTune(ctx context.Context, e env, c *http.Client, base string, ids []string) error {
+	var times []time.Duration
+	errs := 0
+	for _, id := range ids {
+		t0 := e.now()
+		pl, err := fetch(ctx, c, base+"/channels/"+id+"/index.m3u8")
+		if err != nil {
+			errs++
+			fmt.Fprintf(e.stderr, "%s: %v\n", id, err)
+			continue
+		}
+		_, _, uris := parsePlaylist(string(pl))
+		if len(uris) == 0 {
+			errs++
+			continue
+		}
+		if _, err := fetch(ctx, c, base+"/channels/"+id+"/"+uris[len(uris)-1]); err != nil {
+			errs++
+			fmt.Fprintf(e.stderr, "%s: %v\n", id, err)
+			continue
+		}
+		times = append(times, e.now().Sub(t0))
+	}
+	fmt.Fprintf(e.stdout, "cold tune over %d channels: p50 %s p99 %s max %s, errors %d\n", len(times), pct(times, 50), pct(times, 99), pct(times, 100), errs)
+	if errs > 0 {
+		return fmt.Errorf("%d channels failed to tune", errs)
+	}
+	return nil
+}
