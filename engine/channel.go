@@ -286,7 +286,9 @@ func (c *Channel) Render(ctx context.Context, seq int64) ([]byte, error) {
 		}
 		c.addError(ChannelError{Time: c.deps.Clock.Now(), Seq: seq, Item: ref.Item.Index, Message: err.Error()})
 		c.deps.Logger.Warn("playing the slate", "channel", c.cfg.ID, "seq", seq, "item", ref.Item.Index, "err", err)
-		a, _ := c.deps.Assets.Asset(ctx, ref.Item.AssetID)
+		// The slate takes the picture size and rate the item was scheduled with.
+		var a Asset
+		a.Width, a.Height, a.FrameRateNum, a.FrameRateDen = paramsPicture(ref.Item.Params)
 		seg, err = Slate(a, &ref.Item, ref.Index, []string{"PLEASE STAND BY", c.cfg.ID})
 		if err != nil {
 			return nil, err
@@ -310,6 +312,9 @@ func (c *Channel) splice(ctx context.Context, ref SegmentRef) (Segment, error) {
 	a, err := c.deps.Assets.Asset(ctx, ref.Item.AssetID)
 	if err != nil {
 		return Segment{}, err
+	}
+	if a.Params != ref.Item.Params {
+		return Segment{}, fmt.Errorf("%s changed since it was scheduled: stream parameters %s, scheduled with %s", a.Path, a.Params, ref.Item.Params)
 	}
 	return Splice(ctx, c.deps.Sources, a, &ref.Item, ref.Index)
 }

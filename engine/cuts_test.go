@@ -43,3 +43,10 @@ func TestCuts(t *testing.T) {
 		})
 	}
 }
+
+func TestParamsPicture(t *testing.T) {
+	w, h, n, d := paramsPicture("h264/High/4.0/1280x720/30000/1001/bfalse|aac/48000/2")
+	require.Equal(t, []int{1280, 720, 30000, 1001}, []int{w, h, n, d})
+	w, h, n, d = paramsPicture("novideo|noaudio")
+	require.Equal(t, []int{0, 0, 0, 0}, []int{w, h, n, d})
+}

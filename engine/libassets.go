@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"onair/library"
@@ -82,6 +84,21 @@ func (l *LibraryAssets) Asset(ctx context.Context, id int64) (Asset, error) {
 	l.cache[id] = cachedAsset{key: key, asset: a}
 	l.mu.Unlock()
 	return a, nil
+}
+
+// paramsPicture reads the picture size and frame rate back from a ParamsKey;
+// zeros when it does not hold them.
+func paramsPicture(key string) (w, h, num, den int) {
+	parts := strings.Split(strings.SplitN(key, "|", 2)[0], "/")
+	if len(parts) < 6 {
+		return 0, 0, 0, 0
+	}
+	if _, err := fmt.Sscanf(parts[3], "%dx%d", &w, &h); err != nil {
+		return 0, 0, 0, 0
+	}
+	num, _ = strconv.Atoi(parts[4])
+	den, _ = strconv.Atoi(parts[5])
+	return w, h, num, den
 }
 
 // ParamsKey is the stream-parameter key of an asset: a change of it between

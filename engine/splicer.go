@@ -55,8 +55,8 @@ func Splice(ctx context.Context, src Sources, a Asset, it *Item, i int) (Segment
 	if err != nil {
 		return Segment{}, err
 	}
-	if len(video) == 0 || !video[0].Key {
-		return Segment{}, fmt.Errorf("%s: segment %d of item %d: no keyframe at %s", a.Path, i, it.Index, TicksToDuration(it.In+from))
+	if len(video) == 0 || !video[0].Key || video[0].PTS != srcFrom {
+		return Segment{}, fmt.Errorf("%s: segment %d of item %d: no keyframe at %s (the file changed since it was scheduled?)", a.Path, i, it.Index, TicksToDuration(it.In+from))
 	}
 	cfg, err := muxConfig(info, it.Start+to)
 	if err != nil {
