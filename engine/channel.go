@@ -21,10 +21,16 @@ type ChannelConfig struct {
 	Number, Name, Group, Logo string
 	Planner                   Planner
 	Segmenting                Segmenting
-	// Horizon is how far ahead of now the log is built. Defaults to 48h.
+	// Horizon is how far ahead of now Maintain builds the log. Defaults to 48h.
 	Horizon time.Duration
-	// Retention is how far back items stay in memory. Defaults to 1h.
+	// OpenHorizon is how far ahead OpenChannel builds the log before it
+	// returns, so many channels start fast; Maintain builds the rest. Defaults to 30m.
+	OpenHorizon time.Duration
+	// Retention is how far back items stay in memory. Defaults to 10m.
 	Retention time.Duration
+	// Ahead is how far ahead items are kept in memory; later ones are read
+	// from the store when needed. Defaults to 30m.
+	Ahead time.Duration
 }
 
 // ChannelDeps are the shared parts a channel uses.
@@ -72,7 +78,9 @@ type Channel struct {
 	epoch time.Time
 
 	mu        sync.Mutex
-	items     []Item // contiguous, ascending; from about now-Retention to the log's end
+	items     []Item // contiguous, ascending; from about now-Retention to now+Ahead
+	logEnd    int64  // end of the stored log, -1 before it is known
+	interned  map[string]string
 	errs      []ChannelError
 	published int64 // published-until mark last written to the store
 	slateSegs int64
@@ -84,8 +92,15 @@ func OpenChannel(ctx context.Context, cfg ChannelConfig, deps ChannelDeps) (*Cha
 	if cfg.Horizon <= 0 {
 		cfg.Horizon = 48 * time.Hour
 	}
+	if cfg.OpenHorizon <= 0 {
+		cfg.OpenHorizon = 30 * time.Minute
+	}
+	cfg.OpenHorizon = min(cfg.OpenHorizon, cfg.Horizon)
 	if cfg.Retention <= 0 {
-		cfg.Retention = time.Hour
+		cfg.Retention = 10 * time.Minute
+	}
+	if cfg.Ahead <= 0 {
+		cfg.Ahead = 30 * time.Minute
 	}
 	cfg.Segmenting = cfg.Segmenting.withDefaults()
 	if deps.Logger == nil {
@@ -104,8 +119,8 @@ func OpenChannel(ctx context.Context, cfg ChannelConfig, deps ChannelDeps) (*Cha
 			return nil, err
 		}
 	}
-	c := &Channel{cfg: cfg, deps: deps, epoch: st.Epoch, published: st.PublishedUntil}
-	if err := c.Maintain(ctx); err != nil {
+	c := &Channel{cfg: cfg, deps: deps, epoch: st.Epoch, published: st.PublishedUntil, logEnd: -1}
+	if err := c.maintain(ctx, cfg.OpenHorizon); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -132,14 +147,24 @@ func (c *Channel) WallTime(ticks int64) time.Time { return c.epoch.Add(TicksToDu
 // Maintain extends the log to now+Horizon when it reaches less than half that
 // far, and drops items older than Retention from memory.
 func (c *Channel) Maintain(ctx context.Context) error {
+	return c.maintain(ctx, c.cfg.Horizon)
+}
+
+func (c *Channel) maintain(ctx context.Context, horizonD time.Duration) error {
 	now := c.MediaTime(c.deps.Clock.Now())
 	c.mu.Lock()
-	var end int64 = -1
-	if n := len(c.items); n > 0 {
-		end = c.items[n-1].End()
-	}
+	end := c.logEnd
 	c.mu.Unlock()
-	horizon := DurationToTicks(c.cfg.Horizon)
+	horizon := DurationToTicks(horizonD)
+	if end < 0 {
+		last, ok, err := c.deps.Store.Last(ctx, c.cfg.ID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			end = last.End()
+		}
+	}
 	if end < 0 || end < now+horizon/2 {
 		_, err := Extend(ctx, c.deps.Store, c.cfg.ID, c.cfg.Planner, c.deps.Assets, c.cfg.Segmenting, now+horizon, func(e Entry, err error) {
 			c.deps.Logger.Warn("skipped a playlist entry", "channel", c.cfg.ID, "asset", e.AssetID, "err", err)
@@ -156,28 +181,61 @@ func (c *Channel) Maintain(ctx context.Context) error {
 			c.deps.Logger.Error("extending the playout log", "channel", c.cfg.ID, "err", err)
 		}
 	}
-	keepFrom := now - DurationToTicks(c.cfg.Retention)
+	return c.refresh(ctx, now)
+}
+
+// refresh keeps the items of [t-Retention, t+Ahead] in memory, reading newer
+// ones from the store, and records where the log ends.
+func (c *Channel) refresh(ctx context.Context, t int64) error {
+	return c.refreshBack(ctx, t, DurationToTicks(c.cfg.Retention))
+}
+
+// refreshBack is refresh keeping back ticks before t.
+func (c *Channel) refreshBack(ctx context.Context, t, back int64) error {
+	keepFrom := t - max(back, DurationToTicks(c.cfg.Retention))
+	until := t + DurationToTicks(c.cfg.Ahead)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.items) == 0 {
-		items, err := c.deps.Store.ItemsFrom(ctx, c.cfg.ID, keepFrom, 1<<30)
+	from := keepFrom
+	if n := len(c.items); n > 0 && c.items[n-1].End() > keepFrom && c.items[0].Start <= keepFrom {
+		from = c.items[n-1].End()
+	} else {
+		c.items = nil
+	}
+	for from <= until {
+		more, err := c.deps.Store.ItemsFrom(ctx, c.cfg.ID, from, 256)
 		if err != nil {
 			return err
 		}
-		c.items = items
-		return nil
+		for i := range more {
+			more[i].Params = c.intern(more[i].Params)
+		}
+		c.items = append(c.items, more...)
+		if len(more) < 256 {
+			break
+		}
+		from = more[len(more)-1].End()
 	}
-	last := c.items[len(c.items)-1]
-	more, err := c.deps.Store.ItemsFrom(ctx, c.cfg.ID, last.End(), 1<<30)
-	if err != nil {
-		return err
-	}
-	c.items = append(c.items, more...)
 	i := sort.Search(len(c.items), func(i int) bool { return c.items[i].End() > keepFrom })
 	if i > 0 {
 		c.items = append([]Item(nil), c.items[i:]...)
 	}
+	if last, ok, err := c.deps.Store.Last(ctx, c.cfg.ID); err == nil && ok {
+		c.logEnd = last.End()
+	}
 	return nil
+}
+
+// intern returns a shared copy of a parameter key (items repeat a few).
+func (c *Channel) intern(s string) string {
+	if v, ok := c.interned[s]; ok {
+		return v
+	}
+	if c.interned == nil || len(c.interned) > 64 {
+		c.interned = map[string]string{}
+	}
+	c.interned[s] = s
+	return s
 }
 
 // itemAt returns the item on air at media time t.
@@ -228,6 +286,15 @@ func (c *Channel) Segment(ctx context.Context, seq int64) (SegmentRef, error) {
 // first. It also raises the published-until mark to the newest one's end.
 func (c *Channel) Recent(ctx context.Context, now time.Time, n int) ([]SegmentRef, error) {
 	t := c.MediaTime(now)
+	back := int64(n+1) * (c.cfg.Segmenting.Target + c.cfg.Segmenting.Slack)
+	c.mu.Lock()
+	stale := len(c.items) == 0 || c.items[len(c.items)-1].End() < t+2*c.cfg.Segmenting.Target || (c.items[0].Start > t-back && c.items[0].Index > 0)
+	c.mu.Unlock()
+	if stale {
+		if err := c.refreshBack(ctx, t, back); err != nil {
+			return nil, err
+		}
+	}
 	c.mu.Lock()
 	items := c.items
 	c.mu.Unlock()
@@ -382,26 +449,31 @@ func (c *Channel) Status(now time.Time) Status {
 	return st
 }
 
-// Upcoming returns the items that end after from, up to until, in order.
-func (c *Channel) Upcoming(from, until time.Time) []Playing {
+// Upcoming returns the items that end after from and start before until, in
+// order, from the store.
+func (c *Channel) Upcoming(ctx context.Context, from, until time.Time) ([]Playing, error) {
 	a, b := c.MediaTime(from), c.MediaTime(until)
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	var out []Playing
-	for _, it := range c.items {
-		if it.End() <= a {
-			continue
+	for {
+		items, err := c.deps.Store.ItemsFrom(ctx, c.cfg.ID, a, 512)
+		if err != nil {
+			return out, err
 		}
-		if it.Start >= b {
-			break
+		for _, it := range items {
+			if it.Start >= b {
+				return out, nil
+			}
+			out = append(out, *c.playing(it))
 		}
-		out = append(out, *c.playing(it))
+		if len(items) < 512 {
+			return out, nil
+		}
+		a = items[len(items)-1].End()
 	}
-	return out
 }
 
-// StreamInfo describes the stream on air at now (or the first item of the
-// log): its track parameters as the source reader sees them, and its asset.
+// StreamInfo describes the stream on air at now (or the first item in
+// memory): its track parameters as the source reader sees them, and its asset.
 func (c *Channel) StreamInfo(ctx context.Context, now time.Time) (Asset, source.Info, error) {
 	it, ok := c.itemAt(c.MediaTime(now))
 	if !ok {

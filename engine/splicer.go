@@ -68,6 +68,11 @@ func Splice(ctx context.Context, src Sources, a Asset, it *Item, i int) (Segment
 	reorder := k.PTS - k.DTS
 	units := make([]muxer.Unit, 0, len(video)+len(audio))
 	for _, f := range video {
+		if i == 0 && f.PTS < srcFrom {
+			// A leading picture of an open-GOP keyframe: it references the
+			// picture before the splice, which this channel did not play.
+			continue
+		}
 		dts := segStart + (f.DTS - k.DTS)
 		if dts >= segEnd {
 			break

@@ -60,6 +60,8 @@ type clip struct {
 	frames, audioFrames int
 	bframes             bool
 	h265                bool
+	// audioCodec is the expected Info.AudioCodec; empty means AAC.
+	audioCodec string
 }
 
 var (
@@ -139,15 +141,25 @@ func toM2TS(ts []byte) []byte {
 // every 50 frames, AAC audio) with the given video encoder arguments; name ends in .ts,
 // .m2ts or .mp4.
 func ffClip(t testing.TB, name string, seconds int, videoArgs ...string) *clip {
+	return ffClipSized(t, name, "320x180", seconds, videoArgs...)
+}
+
+// ffClipSized is ffClip with another picture size.
+func ffClipSized(t testing.TB, name, size string, seconds int, videoArgs ...string) *clip {
 	ffmpeg := needTool(t, "ffmpeg")
 	ffprobe := needTool(t, "ffprobe")
 	return cachedClip(t, name, func(path string) (*clip, error) {
 		args := []string{"-v", "error", "-y",
-			"-f", "lavfi", "-i", "testsrc2=s=320x180:r=25",
+			"-f", "lavfi", "-i", "testsrc2=s=" + size + ":r=25",
 			"-f", "lavfi", "-i", "sine=f=440:r=48000",
 			"-t", strconv.Itoa(seconds)}
 		args = append(args, videoArgs...)
-		args = append(args, "-c:a", "aac", "-b:a", "96k")
+		audioCodec := codecAAC
+		if i := slices.Index(videoArgs, "-c:a"); i >= 0 {
+			audioCodec = map[string]string{"libopus": codecOpus, "ac3": codecAC3}[videoArgs[i+1]]
+		} else {
+			args = append(args, "-c:a", "aac", "-b:a", "96k")
+		}
 		container := containerMP4
 		switch filepath.Ext(name) {
 		case ".ts":
@@ -168,10 +180,10 @@ func ffClip(t testing.TB, name string, seconds int, videoArgs ...string) *clip {
 		if err != nil {
 			return nil, fmt.Errorf("ffprobe: %v", err)
 		}
-		c := &clip{path: path, container: container, h265: slices.Contains(videoArgs, "libx265")}
+		c := &clip{path: path, container: container, h265: slices.Contains(videoArgs, "libx265"), audioCodec: audioCodec}
 		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 			fields := strings.Split(strings.TrimSpace(line), ",")
-			if len(fields) != 3 {
+			if len(fields) < 3 {
 				continue
 			}
 			frames, err1 := strconv.Atoi(fields[1])

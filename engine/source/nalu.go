@@ -79,7 +79,22 @@ var (
 	errEmptyAU     = errors.New("access unit without NAL units")
 )
 
-var startCode = []byte{0, 0, 1}
+// indexStartCode returns the index of the first 00 00 01 in b, or -1. It looks for the 01
+// byte, which is rarer than 00 in coded video, with the vectorized IndexByte.
+func indexStartCode(b []byte) int {
+	for i := 2; i < len(b); {
+		j := bytes.IndexByte(b[i:], 1)
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if b[i-1] == 0 && b[i-2] == 0 {
+			return i - 2
+		}
+		i++
+	}
+	return -1
+}
 
 // splitAnnexB appends the NAL units of an Annex B byte stream (ITU-T H.264 Annex B) to dst,
 // without start codes and trailing zero bytes. The units alias b.
@@ -96,7 +111,7 @@ func splitAnnexB(dst [][]byte, b []byte) ([][]byte, error) {
 	}
 	b = b[i+1:]
 	for {
-		j := bytes.Index(b, startCode)
+		j := indexStartCode(b)
 		nal := b
 		if j >= 0 {
 			nal = b[:j]

@@ -12,23 +12,38 @@
 //
 // # Which frames a range holds
 //
-// Range(from, to) starts at the keyframe K at or before from and returns the video frames in
-// decode order from K up to, not including, the first frame whose PTS is at or after to. For
-// closed GOPs and a keyframe-aligned to this is exactly the frames whose PTS is in
-// [K.PTS, to): consecutive ranges [k_i, k_i+1) of the keyframe index partition the file's
-// frames, each range beginning with a keyframe.
+// Range(from, to) starts at the keyframe K at or before from (the first keyframe when from is
+// before it) and returns the video frames in decode order from K up to, not including, the
+// first frame whose PTS is at or after to. For closed GOPs and a keyframe-aligned to this is
+// exactly the frames whose PTS is in [K.PTS, to): consecutive ranges [k_i, k_i+1) of the
+// keyframe index partition the file's frames, each range beginning with a keyframe. With
+// B-frames and a to that is not keyframe-aligned, the cut is still a decode-order prefix (so
+// it decodes), which leaves out the B-frames before to that are decoded after a later P-frame.
 //
-// Open GOPs (H.265 CRA pictures, H.264 recovery points marked as keyframes): the leading
-// pictures of a keyframe (RASL/RADL, decoded after it but presented before it) belong to the
+// Open GOPs (H.265 CRA keyframes with RASL pictures, MP4 sync samples that are not IDR): the
+// leading pictures of a keyframe, decoded after it but presented before it, belong to the
 // keyframe's range, because the split is made in decode order. So a range can hold frames whose
-// PTS is before from, and the range before it holds no frame after its end; consecutive ranges
-// still hold every frame exactly once. RASL pictures reference the previous GOP: they decode
-// only when the range follows the previous range of the same asset. A splicer that starts an
-// item (or resumes after a discontinuity) at an open-GOP keyframe should drop the video frames
-// at the start of the range whose PTS is below the keyframe's PTS.
+// PTS is before from (right after its first frame), and the range before it holds no frame at
+// or after its end; consecutive ranges still hold every frame exactly once. RASL pictures
+// reference the previous GOP: they decode only when the range follows the previous range of the
+// same asset. A splicer that starts an item (or resumes after a discontinuity) at an open-GOP
+// keyframe should drop the frames of the range whose PTS is below the keyframe's.
 //
 // Audio: the frames whose PTS is in [K.PTS - 2 frames, to + 2 frames) (with a keyframe-aligned
 // from, K.PTS is from); the splicer trims them to its splice points.
+//
+// Timestamps are those of the keyframe index: MPEG-TS ones unwrapped across the 33-bit wrap
+// (relative to the index, so they can exceed 2^33), MP4 ones converted exactly to 90 kHz after
+// the first entry of the edit list.
+//
+// # Errors
+//
+// Open and Range return errors that name the file and wrap ErrCorrupt, ErrTruncated,
+// ErrIndexMismatch or ErrUnsupported (or the os error of a missing file), so the caller can
+// play a slate for the segment. Damage in the middle of a MPEG-TS file fails the ranges that
+// read it, not the others; an MP4 file whose sample tables point past its end (truncated)
+// fails to open. Nothing read from a file is trusted: sizes and offsets are checked, decoders that
+// might panic are recovered, and every loop ends at the end of the data.
 package source
 
 import (

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"os"
 	"reflect"
 	"slices"
 	"testing"
@@ -50,9 +51,21 @@ func checkClip(t *testing.T, c *clip, r Reader) {
 	if info.Width == 0 || info.Height == 0 || info.FrameDuration == 0 || len(info.SPS) == 0 || len(info.PPS) == 0 {
 		t.Errorf("incomplete info %+v", info)
 	}
-	if c.audioFrames > 0 && (info.AudioCodec != codecAAC || len(info.AudioConfig) < 2 || info.SampleRate != 48000 ||
-		info.Channels == 0 || info.AudioFrameSamples != 1024) {
-		t.Errorf("audio info %+v", info)
+	switch {
+	case c.audioFrames == 0:
+		if info.AudioCodec != "" {
+			t.Errorf("audio codec %q in a clip without audio", info.AudioCodec)
+		}
+	case c.audioCodec == "" || c.audioCodec == codecAAC:
+		if info.AudioCodec != codecAAC || len(info.AudioConfig) < 2 || info.SampleRate != 48000 ||
+			info.Channels == 0 || info.AudioFrameSamples != 1024 {
+			t.Errorf("audio info %+v", info)
+		}
+	default:
+		want := map[string]int{codecOpus: 960, codecAC3: 1536}[c.audioCodec]
+		if info.AudioCodec != c.audioCodec || info.SampleRate != 48000 || info.Channels == 0 || info.AudioFrameSamples != want {
+			t.Errorf("audio info %+v, want %s with %d samples per frame", info, c.audioCodec, want)
+		}
 	}
 	afd := info.audioFrameTicks()
 
@@ -174,13 +187,13 @@ func checkParamSets(t *testing.T, kind nalKind, data [][]byte) {
 // generatorClips are the tool-free clips.
 func generatorClips(t *testing.T) map[string]*clip {
 	return map[string]*clip{
-		"ts 25fps": genClip(t, "gen25.ts", testmedia.Options{Width: 320, Height: 180, Duration: 9 * time.Second, Seed: 1, Label: "TS"}),
+		"ts 25fps":  genClip(t, "gen25.ts", testmedia.Options{Width: 320, Height: 180, Duration: 9 * time.Second, Seed: 1, Label: "TS"}),
 		"mp4 25fps": genClip(t, "gen25.mp4", testmedia.Options{Width: 320, Height: 180, Duration: 9 * time.Second, Seed: 1, Label: "MP4"}),
 		"ts 29.97fps": genClip(t, "gen2997.ts", testmedia.Options{Width: 320, Height: 180, FrameRateNum: 30000,
 			FrameRateDen: 1001, Duration: 7 * time.Second, Seed: 2, Label: "NTSC"}),
 		"mp4 29.97fps": genClip(t, "gen2997.mp4", testmedia.Options{Width: 320, Height: 180, FrameRateNum: 30000,
 			FrameRateDen: 1001, Duration: 7 * time.Second, Seed: 2, Label: "NTSC"}),
-		"m2ts": genClip(t, "gen.m2ts", testmedia.Options{Width: 320, Height: 180, Duration: 5 * time.Second, Seed: 3, GOPFrames: 25}),
+		"m2ts":        genClip(t, "gen.m2ts", testmedia.Options{Width: 320, Height: 180, Duration: 5 * time.Second, Seed: 3, GOPFrames: 25}),
 		"ts no audio": genClip(t, "genmute.ts", testmedia.Options{Duration: 4 * time.Second, NoAudio: true, GOPFrames: 30}),
 		"ts all keyframes": genClip(t, "genslate.ts", testmedia.Options{Width: 64, Height: 64, Duration: 2 * time.Second,
 			GOPFrames: 1, Label: "SLATE"}),
@@ -215,6 +228,10 @@ func TestRangePartitionFFmpeg(t *testing.T) {
 		{"h264 bframes mp4", "h264bf.mp4", append(slices.Clone(x264), "-bf", "2")},
 		{"h265 ts", "h265.ts", x265},
 		{"h265 mp4", "h265.mp4", x265},
+		{"opus ts", "opus.ts", append(slices.Clone(x264), "-bf", "0", "-c:a", "libopus", "-b:a", "64k")},
+		{"opus mp4", "opus.mp4", append(slices.Clone(x264), "-bf", "0", "-c:a", "libopus", "-b:a", "64k")},
+		{"ac3 ts", "ac3.ts", append(slices.Clone(x264), "-bf", "0", "-c:a", "ac3", "-b:a", "192k")},
+		{"ac3 mp4", "ac3.mp4", append(slices.Clone(x264), "-bf", "0", "-c:a", "ac3", "-b:a", "192k")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -413,4 +430,70 @@ func TestOpenGOP(t *testing.T) {
 			t.Logf("%d leading pictures in %d ranges", leading, len(ranges))
 		})
 	}
+}
+
+// shiftTS adds delta (modulo 2^33) to every PES timestamp of a 188-byte-packet stream.
+func shiftTS(data []byte, delta int64) []byte {
+	data = slices.Clone(data)
+	put := func(b []byte, v int64) {
+		v &= tsWrap - 1
+		b[0] = b[0]&0xf0 | byte(v>>29)&0x0e | 1
+		b[1] = byte(v >> 22)
+		b[2] = byte(v>>14)&0xfe | 1
+		b[3] = byte(v >> 7)
+		b[4] = byte(v<<1) | 1
+	}
+	for i := 0; i+188 <= len(data); i += 188 {
+		p := data[i : i+188]
+		if p[1]&0x40 == 0 || p[3]&0x10 == 0 {
+			continue
+		}
+		start := 4
+		if p[3]&0x20 != 0 {
+			start = 5 + int(p[4])
+		}
+		b := p[start:]
+		if len(b) < 19 || b[0] != 0 || b[1] != 0 || b[2] != 1 {
+			continue
+		}
+		flags := b[7] >> 6
+		if flags&2 != 0 {
+			v, _ := readTimestamp(b[9:14])
+			put(b[9:14], v+delta)
+		}
+		if flags == 3 {
+			v, _ := readTimestamp(b[14:19])
+			put(b[14:19], v+delta)
+		}
+	}
+	return data
+}
+
+// TestPTSWrap reads a clip whose timestamps cross the 33-bit wrap 4 s in: the frames keep the
+// keyframe index's unwrapped time line.
+func TestPTSWrap(t *testing.T) {
+	base := genClip(t, "prewrap.ts", testmedia.Options{Width: 320, Height: 180, Duration: 9 * time.Second, Seed: 11})
+	c := cachedClip(t, "wrap.ts", func(path string) (*clip, error) {
+		data, err := os.ReadFile(base.path)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, shiftTS(data, tsWrap-4*90000-testmedia.TSStartPTS), 0o644); err != nil {
+			return nil, err
+		}
+		c := *base
+		c.path = path
+		c.kf, err = testIndex(path, containerTS)
+		return &c, err
+	})
+	last := c.kf.Keyframes[len(c.kf.Keyframes)-1].PTS
+	if first := c.kf.Keyframes[0].PTS; first >= tsWrap || last < tsWrap {
+		t.Fatalf("keyframes from %d to %d do not cross the wrap", first, last)
+	}
+	r, err := Open(c.path, c.container, c.kf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	checkClip(t, c, r)
 }

@@ -5,8 +5,10 @@ import "fmt"
 // The MPEG-TS demuxer of this package follows two PIDs (video and one audio) over whole
 // transport packets, checks their continuity counters, parses PES headers and assembles
 // "units": a PES with a PTS plus the PES packets without a PTS that follow it on the same PID
-// (an access unit split over several PES packets). It copies each payload once, into an arena
-// that the returned frames alias, and allocates nothing per packet.
+// (an access unit split over several PES packets); a video PES with the same timestamps as
+// the open unit continues it too (muxers that write one PES per slice). It copies each
+// payload once, into an arena that the returned frames alias, and allocates nothing per
+// packet.
 //
 // Specification: ISO/IEC 13818-1, 2.4.3.2 (transport packet), 2.4.3.4 (adaptation field),
 // 2.4.3.6 and 2.4.3.7 (PES packet).
@@ -308,6 +310,12 @@ func (d *tsDemux) pesStart(s *tsStream, b []byte, off int64) error {
 	u.pts = u.dts + (rawPTS-rawDTS)&(tsWrap-1)
 	if u.pts-u.dts >= tsWrap/2 {
 		return d.corrupt(off, "PTS before DTS on PID %d", s.pid)
+	}
+	if s.video && s.open && u.pts == s.unit.pts && u.dts == s.unit.dts {
+		// One PES per slice, each with the picture's timestamps: the same access unit.
+		s.inPES, s.left = true, left
+		d.appendPayload(s, data)
+		return nil
 	}
 	if err := d.finishUnit(s, false); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"sort"
 	"sync"
 
@@ -52,12 +53,7 @@ func (r *tsReader) Range(ctx context.Context, from, to int64) (video, audio []Fr
 	// The keyframe the video starts at, and where reading starts.
 	i := max(0, sort.Search(len(kfs), func(i int) bool { return kfs[i].PTS > from })-1)
 	k := kfs[i]
-	m := sort.Search(len(kfs), func(j int) bool { return kfs[j].PTS > k.PTS-tsSeekMargin }) - 1
-	startOff, ref := int64(0), kfs[0].PTS
-	if m >= 0 {
-		m = min(m, i-1)
-		startOff, ref = kfs[m].Offset, kfs[m].PTS
-	}
+	startOff, ref := r.seekPoint(i)
 	// The keyframe at or after the end, which the video must reach.
 	j := sort.Search(len(kfs), func(j int) bool { return kfs[j].PTS >= to })
 	endOff := size
@@ -89,18 +85,21 @@ func (r *tsReader) Range(ctx context.Context, from, to int64) (video, audio []Fr
 		audioEnd:   addTicks(to, 2*afd),
 		hasAudio:   h.audioPID != noPID,
 	}
+	// Size the outputs and arenas for the expected frames and bytes: every PES takes at least
+	// a packet, and the payload is less than the bytes read.
+	span := endOff - min(k.Offset, endOff)
+	maxUnits := (endOff-startOff)/stride + 1
 	if fd := h.inf.FrameDuration; fd > 0 && to > k.PTS {
-		rs.video = make([]Frame, 0, min((to-k.PTS)/fd+2, 1<<16))
+		rs.video = make([]Frame, 0, min((to-k.PTS)/fd+2, maxUnits, 1<<12))
 	}
 	if afd > 0 && to > k.PTS {
-		rs.audio = make([]Frame, 0, min((to-k.PTS)/afd+6, 1<<16))
+		rs.audio = make([]Frame, 0, min((to-k.PTS)/afd+6, 4*maxUnits, 1<<12))
 	}
 	d := newTSDemux(path, h.layout, h.videoPID, h.audioPID, rs)
 	d.unwrap = unwrapper{set: true, ref: ref}
 	d.limit = limit
-	span := endOff - startOff
-	d.v.data.minChunk = int(max(256<<10, min(span, 64<<20)))
-	d.a.data.minChunk = int(max(64<<10, min(span/8, 8<<20)))
+	d.v.data.minChunk = int(max(16<<10, min(span+span/16, 64<<20)))
+	d.a.data.minChunk = int(max(16<<10, min(span/8, 8<<20)))
 	rs.demux = d
 
 	if err := r.read(ctx, d, startOff, endOff, limit); err != nil {
@@ -116,6 +115,33 @@ func (r *tsReader) Range(ctx context.Context, from, to int64) (video, audio []Fr
 		return nil, nil, fmt.Errorf("%s: %w: no video PES with PTS %d at byte %d", path, ErrIndexMismatch, kfs[j].PTS, kfs[j].Offset)
 	}
 	return rs.video, rs.audio, nil
+}
+
+// seekPoint returns the packet offset where reading for keyframe i starts, tsSeekMargin
+// before it, and a timestamp near that point for unwrapping. Offsets between two keyframes
+// are interpolated linearly by time (any packet boundary will do: the demuxer waits for the
+// next PES start); before the first keyframe, reading starts at the beginning of the file.
+func (r *tsReader) seekPoint(i int) (off, ref int64) {
+	kfs := r.kf.Keyframes
+	k := kfs[i]
+	target := k.PTS - tsSeekMargin
+	m := sort.Search(len(kfs), func(j int) bool { return kfs[j].PTS > target }) - 1
+	if m < 0 {
+		return 0, kfs[0].PTS
+	}
+	if m+1 >= len(kfs) {
+		return kfs[m].Offset, kfs[m].PTS // only with an unsorted index
+	}
+	prev, next := kfs[m], kfs[m+1]
+	if next.PTS <= prev.PTS || next.Offset <= prev.Offset {
+		return prev.Offset, prev.PTS
+	}
+	// prev.PTS <= target < next.PTS.
+	stride := int64(r.h.layout.stride)
+	frac := new(big.Int).Mul(big.NewInt(next.Offset-prev.Offset), big.NewInt(target-prev.PTS))
+	frac.Quo(frac, big.NewInt(next.PTS-prev.PTS))
+	off = prev.Offset + frac.Int64()/stride*stride
+	return min(off, next.Offset), prev.PTS
 }
 
 // read feeds d with the packets from startOff until d stops, the limit or the end of the
