@@ -89,7 +89,14 @@ func runPlayoutShow(ctx context.Context, e env, fs *flag.FlagSet, opts any) erro
 	fmt.Fprintf(e.stdout, "%s %s (%s), from %s\n", ch.Number, ch.Name, ch.ID, now.Local().Format(time.RFC3339))
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "START\tDURATION\tKIND\tTITLE\tSOURCE\tEPG")
-	for _, it := range c.Upcoming(now, now.Add(hours)) {
+	if merr := c.Maintain(ctx); merr != nil {
+		return merr
+	}
+	items, err := c.Upcoming(ctx, now, now.Add(hours))
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", it.Start.Local().Format("01-02 15:04:05"), it.End.Sub(it.Start).Round(10*time.Millisecond),
 			it.Kind, it.Title, filepath.Base(it.Asset), it.EPGGroup)
 	}

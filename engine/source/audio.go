@@ -29,7 +29,7 @@ var (
 	errOpusHeader    = errors.New("invalid Opus control header")
 	errAudioConfig   = errors.New("invalid audio configuration")
 	errUnknownCodec  = errors.New("unknown audio codec")
-	errOpusNoPackets = errors.New("Opus packet without duration")
+	errOpusNoPackets = errors.New("opus packet without duration")
 )
 
 // aacSampleRates are the sampling_frequency_index values (ISO/IEC 14496-3, Table 1.18).

@@ -197,8 +197,10 @@ func checkErr(t *testing.T, err, want error, path string) {
 func TestIndexMismatch(t *testing.T) {
 	for _, mp4 := range []bool{false, true} {
 		c := badInputClip(t, mp4)
-		other := genClip(t, "other"+filepath.Ext(c.path), testmedia.Options{Width: 640, Height: 360, Duration: 9 * time.Second,
-			Seed: 6, Label: "OTHER FILE"})
+		other := genClip(t, "other"+filepath.Ext(c.path), testmedia.Options{
+			Width: 640, Height: 360, Duration: 9 * time.Second,
+			Seed: 6, Label: "OTHER FILE",
+		})
 		t.Run(c.container, func(t *testing.T) {
 			r, err := Open(c.path, c.container, other.kf)
 			if err != nil {

@@ -149,10 +149,12 @@ func ffClipSized(t testing.TB, name, size string, seconds int, videoArgs ...stri
 	ffmpeg := needTool(t, "ffmpeg")
 	ffprobe := needTool(t, "ffprobe")
 	return cachedClip(t, name, func(path string) (*clip, error) {
-		args := []string{"-v", "error", "-y",
+		args := []string{
+			"-v", "error", "-y",
 			"-f", "lavfi", "-i", "testsrc2=s=" + size + ":r=25",
 			"-f", "lavfi", "-i", "sine=f=440:r=48000",
-			"-t", strconv.Itoa(seconds)}
+			"-t", strconv.Itoa(seconds),
+		}
 		args = append(args, videoArgs...)
 		audioCodec := codecAAC
 		if i := slices.Index(videoArgs, "-c:a"); i >= 0 {
@@ -171,14 +173,14 @@ func ffClipSized(t testing.TB, name, size string, seconds int, videoArgs ...stri
 		}
 		args = append(args, path)
 		if out, err := exec.Command(ffmpeg, args...).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("ffmpeg: %v: %s", err, out)
+			return nil, fmt.Errorf("ffmpeg: %w: %s", err, out)
 		}
 		// Video: decoded frames. Audio: packets, since ffmpeg does not decode the AAC
 		// priming frame an MP4 edit list skips, which is still a frame of the file.
 		out, err := exec.Command(ffprobe, "-v", "error", "-count_frames", "-count_packets",
 			"-show_entries", "stream=codec_type,nb_read_frames,nb_read_packets", "-of", "csv=p=0", path).Output()
 		if err != nil {
-			return nil, fmt.Errorf("ffprobe: %v", err)
+			return nil, fmt.Errorf("ffprobe: %w", err)
 		}
 		c := &clip{path: path, container: container, h265: slices.Contains(videoArgs, "libx265"), audioCodec: audioCodec}
 		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

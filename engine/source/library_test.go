@@ -18,8 +18,10 @@ func TestLibraryIndex(t *testing.T) {
 	clips := map[string]*clip{
 		"gen.ts":  genClip(t, "gen25.ts", testmedia.Options{Width: 320, Height: 180, Duration: 9 * time.Second, Seed: 1, Label: "TS"}),
 		"gen.mp4": genClip(t, "gen25.mp4", testmedia.Options{Width: 320, Height: 180, Duration: 9 * time.Second, Seed: 1, Label: "MP4"}),
-		"gen.m2ts": genClip(t, "gen.m2ts", testmedia.Options{Width: 320, Height: 180, Duration: 5 * time.Second, Seed: 3,
-			GOPFrames: 25}),
+		"gen.m2ts": genClip(t, "gen.m2ts", testmedia.Options{
+			Width: 320, Height: 180, Duration: 5 * time.Second, Seed: 3,
+			GOPFrames: 25,
+		}),
 	}
 	if os.Getenv("ONAIR_REQUIRE_TOOLS") == "1" || hasTool("ffmpeg") {
 		x264 := []string{"-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0", "-bf", "2"}

@@ -134,8 +134,8 @@ func mp4Tracks(f file, moov *mp4.MoovBox) (*mp4Header, error) {
 			h.inf.AudioFrameSamples = int(h.audio.delta * opusSampleRate / int64(h.audio.timescale))
 		}
 	}
-	if err := h.inBandParams(f); err != nil {
-		return nil, err
+	if perr := h.inBandParams(f); perr != nil {
+		return nil, perr
 	}
 	h.inf.VPS, h.inf.SPS, h.inf.PPS = h.ps[0], h.ps[1], h.ps[2]
 	fps, err := spsParams(&h.inf, h.kind)

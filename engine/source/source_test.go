@@ -189,14 +189,20 @@ func generatorClips(t *testing.T) map[string]*clip {
 	return map[string]*clip{
 		"ts 25fps":  genClip(t, "gen25.ts", testmedia.Options{Width: 320, Height: 180, Duration: 9 * time.Second, Seed: 1, Label: "TS"}),
 		"mp4 25fps": genClip(t, "gen25.mp4", testmedia.Options{Width: 320, Height: 180, Duration: 9 * time.Second, Seed: 1, Label: "MP4"}),
-		"ts 29.97fps": genClip(t, "gen2997.ts", testmedia.Options{Width: 320, Height: 180, FrameRateNum: 30000,
-			FrameRateDen: 1001, Duration: 7 * time.Second, Seed: 2, Label: "NTSC"}),
-		"mp4 29.97fps": genClip(t, "gen2997.mp4", testmedia.Options{Width: 320, Height: 180, FrameRateNum: 30000,
-			FrameRateDen: 1001, Duration: 7 * time.Second, Seed: 2, Label: "NTSC"}),
+		"ts 29.97fps": genClip(t, "gen2997.ts", testmedia.Options{
+			Width: 320, Height: 180, FrameRateNum: 30000,
+			FrameRateDen: 1001, Duration: 7 * time.Second, Seed: 2, Label: "NTSC",
+		}),
+		"mp4 29.97fps": genClip(t, "gen2997.mp4", testmedia.Options{
+			Width: 320, Height: 180, FrameRateNum: 30000,
+			FrameRateDen: 1001, Duration: 7 * time.Second, Seed: 2, Label: "NTSC",
+		}),
 		"m2ts":        genClip(t, "gen.m2ts", testmedia.Options{Width: 320, Height: 180, Duration: 5 * time.Second, Seed: 3, GOPFrames: 25}),
 		"ts no audio": genClip(t, "genmute.ts", testmedia.Options{Duration: 4 * time.Second, NoAudio: true, GOPFrames: 30}),
-		"ts all keyframes": genClip(t, "genslate.ts", testmedia.Options{Width: 64, Height: 64, Duration: 2 * time.Second,
-			GOPFrames: 1, Label: "SLATE"}),
+		"ts all keyframes": genClip(t, "genslate.ts", testmedia.Options{
+			Width: 64, Height: 64, Duration: 2 * time.Second,
+			GOPFrames: 1, Label: "SLATE",
+		}),
 	}
 }
 

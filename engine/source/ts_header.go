@@ -121,12 +121,11 @@ func scanTSHead(path string, head []byte, eof bool) (*tsHeadScan, error) {
 			return nil, fmt.Errorf("%s: %w: lost packet sync at byte %d", path, ErrCorrupt, i)
 		}
 		pid := int(p[1]&0x1f)<<8 | int(p[2])
-		switch {
-		case pid == 0:
+		if pid == 0 {
 			if sec := pat.feed(p); sec != nil {
 				hs.parsePAT(sec)
 			}
-		case pid == hs.pmtPID:
+		} else if pid == hs.pmtPID {
 			if sec := pmt.feed(p); sec != nil {
 				hs.parsePMT(sec)
 			}
