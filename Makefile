@@ -11,7 +11,7 @@ GOLANGCI := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2
 GOFUMPT := mvdan.cc/gofumpt@v0.12.0
 PREFIX ?= /usr/local
 
-.PHONY: all run build test test-full lint fmt bench fuzz testmedia clean install tools
+.PHONY: all run build test test-full lint fmt bench fuzz testmedia clean install tools browser-deps
 
 all: build
 
@@ -33,11 +33,19 @@ test:
 
 ## test-full: install the test tools when missing, then run everything with no skip allowed
 test-full: tools
+	$(MAKE) browser-deps
 	ONAIR_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) lint
 
 tools:
 	./scripts/install-test-tools.sh
+
+## browser-deps: the pinned npm packages of the browser tests (hls.js, playwright-core) into
+## tests/browser/node_modules, from package-lock.json; never downloads a browser
+browser-deps:
+	@if [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then \
+	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund; \
+	else echo "browser-deps: tests/browser/node_modules is up to date"; fi
 
 lint:
 	$(GO) mod tidy -diff

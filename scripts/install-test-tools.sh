@@ -6,13 +6,28 @@ declare -A pkg_for=(
   [ffmpeg]=ffmpeg
   [ffprobe]=ffmpeg
   [chromium]=chromium
+  [node]=nodejs
+  [npm]=npm
 )
+
+# node_version_ok: playwright-core (tests/browser, installed by `make browser-deps`) needs
+# Node.js 20 or later; Debian 12 ships 18, Debian 13 ships 20.
+node_version_ok() {
+  node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'
+}
+check_node() {
+  if ! node_version_ok; then
+    echo "test tools: node $(node --version) is too old for playwright-core (tests/browser): install Node.js 20 or later" >&2
+    exit 1
+  fi
+}
 
 missing=()
 for tool in "${!pkg_for[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${pkg_for[$tool]}")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  check_node
   echo "test tools: all present"
   exit 0
 fi
@@ -27,3 +42,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq "${pkgs[@]}" >/dev/null
 echo "test tools: installed ${pkgs[*]}"
+check_node

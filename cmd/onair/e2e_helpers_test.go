@@ -51,17 +51,34 @@ func needTool(t *testing.T, name string) string {
 	return ""
 }
 
+// needNode returns the path of node, 20 or later (what playwright-core
+// needs), skipping the test like needTool when there is none.
+func needNode(t *testing.T) string {
+	t.Helper()
+	node := needTool(t, "node")
+	out, err := exec.Command(node, "--version").Output()
+	major, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(string(out)), "v"), ".")
+	if n, convErr := strconv.Atoi(major); err == nil && convErr == nil && n >= 20 {
+		return node
+	}
+	if requireTools() {
+		t.Fatalf("node 20 or later not found: %s is %q (ONAIR_REQUIRE_TOOLS=1)", node, strings.TrimSpace(string(out)))
+	}
+	t.Skipf("SKIP: node 20 or later not found (%s is %q)", node, strings.TrimSpace(string(out)))
+	return ""
+}
+
 // needFile skips (or, under ONAIR_REQUIRE_TOOLS=1, fails) the test when path
-// does not exist; what names the missing tool in the message.
-func needFile(t *testing.T, path, what string) {
+// does not exist; what names the missing tool and hint says how to get it.
+func needFile(t *testing.T, path, what, hint string) {
 	t.Helper()
 	if _, err := os.Stat(path); err == nil {
 		return
 	}
 	if requireTools() {
-		t.Fatalf("%s not found at %s (ONAIR_REQUIRE_TOOLS=1; run make browser-deps)", what, path)
+		t.Fatalf("%s not found at %s (ONAIR_REQUIRE_TOOLS=1; %s)", what, path, hint)
 	}
-	t.Skipf("SKIP: %s not found (%s; run make browser-deps)", what, path)
+	t.Skipf("SKIP: %s not found (%s; %s)", what, path, hint)
 }
 
 // artifactsDir is where a test keeps what a person may want to look at
@@ -320,16 +337,17 @@ func (s *e2eServer) fetchSegment(t *testing.T, seq int64) []byte {
 	return b
 }
 
-// collectSegments fetches consecutive segments of the e2e channel, from the
-// oldest one in the playlist now, each as soon as the playlist lists it (a
-// segment older than a few windows is no longer served), until done says the
-// playlist entries of the segments fetched so far are enough. It returns the
-// segments and their playlist entries.
-func (s *e2eServer) collectSegments(t *testing.T, done func([]hlsSegment) bool, timeout time.Duration) ([][]byte, []hlsSegment) {
+// collectSegments fetches consecutive segments of the e2e channel, from
+// segment first (the oldest one in the playlist when first is negative), each
+// as soon as the playlist lists it (a segment older than a few windows is no
+// longer served), until done says the playlist entries of the segments
+// fetched so far are enough. It returns the segments and their playlist
+// entries.
+func (s *e2eServer) collectSegments(t *testing.T, first int64, done func([]hlsSegment) bool, timeout time.Duration) ([][]byte, []hlsSegment) {
 	t.Helper()
 	var data [][]byte
 	var segs []hlsSegment
-	nextSeq := int64(-1)
+	nextSeq := first
 	deadline := time.Now().Add(timeout)
 	for !done(segs) {
 		require.False(t, time.Now().After(deadline), "timed out after %s with %d segments", timeout, len(segs))
@@ -415,14 +433,17 @@ func (l *itemLog) at(w time.Time) (statusItem, bool) {
 	return statusItem{}, false
 }
 
-// watchItems polls the status API every 500 ms until ctx ends, recording now
-// and next.
-func (s *e2eServer) watchItems(ctx context.Context, t *testing.T) *itemLog {
-	l := &itemLog{}
+// watchItems polls the status API every 500 ms until the test ends or stop is
+// called, recording now and next.
+func (s *e2eServer) watchItems(t *testing.T) (l *itemLog, stop func()) {
+	l = &itemLog{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	client := &http.Client{Timeout: 5 * time.Second}
 	go func() {
+		defer close(done)
 		for ctx.Err() == nil {
-			resp, err := http.Get(s.base + "/api/v1/channels/" + e2eChannel)
-			if err == nil {
+			if resp, err := client.Get(s.base + "/api/v1/channels/" + e2eChannel); err == nil {
 				var st channelStatus
 				if json.NewDecoder(resp.Body).Decode(&st) == nil {
 					l.add(st.Now)
@@ -436,7 +457,10 @@ func (s *e2eServer) watchItems(ctx context.Context, t *testing.T) *itemLog {
 			}
 		}
 	}()
-	return l
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return l, stop
 }
 
 // runTool runs a command with stdin, returning its stdout and stderr; it fails
