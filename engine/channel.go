@@ -130,7 +130,19 @@ func OpenChannel(ctx context.Context, cfg ChannelConfig, deps ChannelDeps) (*Cha
 func (c *Channel) ID() string { return c.cfg.ID }
 
 // Config returns the channel's configuration.
-func (c *Channel) Config() ChannelConfig { return c.cfg }
+func (c *Channel) Config() ChannelConfig {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg
+}
+
+// SetPlanner replaces the planner used to extend the log (after a library
+// rescan), keeping the channel's state and status.
+func (c *Channel) SetPlanner(p Planner) {
+	c.mu.Lock()
+	c.cfg.Planner = p
+	c.mu.Unlock()
+}
 
 // Epoch is the wall time of media time 0.
 func (c *Channel) Epoch() time.Time { return c.epoch }
@@ -166,7 +178,10 @@ func (c *Channel) maintain(ctx context.Context, horizonD time.Duration) error {
 		}
 	}
 	if end < 0 || end < now+horizon/2 {
-		_, err := Extend(ctx, c.deps.Store, c.cfg.ID, c.cfg.Planner, c.deps.Assets, c.cfg.Segmenting, now+horizon, func(e Entry, err error) {
+		c.mu.Lock()
+		planner := c.cfg.Planner
+		c.mu.Unlock()
+		_, err := Extend(ctx, c.deps.Store, c.cfg.ID, planner, c.deps.Assets, c.cfg.Segmenting, now+horizon, func(e Entry, err error) {
 			c.deps.Logger.Warn("skipped a playlist entry", "channel", c.cfg.ID, "asset", e.AssetID, "err", err)
 		})
 		if err != nil {

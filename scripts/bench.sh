@@ -23,7 +23,7 @@ if [[ $what == testmedia || $what == all ]]; then
     -n "ffmpeg testsrc2 + x264 ultrafast + aac, 150 s" \
     "ffmpeg -v error -y -f lavfi -i testsrc2=s=640x360:r=25 -f lavfi -i sine=r=48000 -t 150 -c:v libx264 -preset ultrafast -g 50 -c:a aac $work/ff.ts"
   ls -l "$work/clip.ts" "$work/ff.ts"
-  du -sb "$work/lib"
+  "$bin" testmedia --out "$work/lib" | tail -1
 fi
 
 if [[ $what == scan || $what == all ]]; then

@@ -148,6 +148,12 @@ type station struct {
 	log   *slog.Logger
 }
 
+// sameChannel reports whether two configurations differ only in their planner.
+func sameChannel(a, b engine.ChannelConfig) bool {
+	return a.Number == b.Number && a.Name == b.Name && a.Group == b.Group && a.Logo == b.Logo &&
+		a.Segmenting.Target == b.Segmenting.Target
+}
+
 func (s *station) load(ctx context.Context) {
 	chans, errs := scheduler.LoadDir(s.dir)
 	for _, e := range errs {
@@ -160,10 +166,18 @@ func (s *station) load(ctx context.Context) {
 			s.log.Error("channel", "channel", ch.ID, "err", err)
 			continue
 		}
-		_, err = s.mgr.Open(ctx, engine.ChannelConfig{
+		cfg := engine.ChannelConfig{
 			ID: ch.ID, Number: ch.Number, Name: ch.Name, Group: ch.Group, Logo: ch.Logo, Planner: p,
 			Segmenting: engine.Segmenting{Target: engine.DurationToTicks(ch.TargetDuration())},
-		})
+		}
+		if old, ok := s.mgr.Get(ch.ID); ok && sameChannel(old.Config(), cfg) {
+			// Unchanged file: keep the channel (its status and memory), with a
+			// planner over the rescanned library.
+			old.SetPlanner(p)
+			keep[ch.ID] = true
+			continue
+		}
+		_, err = s.mgr.Open(ctx, cfg)
 		if err != nil {
 			s.log.Error("channel cannot start", "channel", ch.ID, "err", err)
 			continue
