@@ -380,7 +380,7 @@ func (c *Channel) Render(ctx context.Context, seq int64) ([]byte, error) {
 		c.mu.Unlock()
 	}
 	var buf bytes.Buffer
-	buf.Grow(64 << 10)
+	buf.Grow(segmentSizeHint(seg.Units))
 	if _, err := muxer.WriteSegment(&buf, seg.Config, seg.Units); err != nil {
 		return nil, fmt.Errorf("channel %s: segment %d: %w", c.cfg.ID, seq, err)
 	}
@@ -510,4 +510,17 @@ func (c *Channel) StreamInfo(ctx context.Context, now time.Time) (Asset, source.
 	}
 	defer r.Close()
 	return a, r.Info(), nil
+}
+
+// segmentSizeHint estimates a segment's MPEG-TS size from its units (payload
+// plus about 4% of packet and PES headers), so the buffer grows once.
+func segmentSizeHint(units []muxer.Unit) int {
+	n := 0
+	for _, u := range units {
+		for _, d := range u.Data {
+			n += len(d) + 4
+		}
+		n += 40
+	}
+	return n + n/24 + 64<<10
 }
