@@ -121,11 +121,13 @@ func scanTSHead(path string, head []byte, eof bool) (*tsHeadScan, error) {
 			return nil, fmt.Errorf("%s: %w: lost packet sync at byte %d", path, ErrCorrupt, i)
 		}
 		pid := int(p[1]&0x1f)<<8 | int(p[2])
-		if pid == 0 {
+		isPAT, isPMT := pid == 0, pid == hs.pmtPID && pid != 0
+		if isPAT {
 			if sec := pat.feed(p); sec != nil {
 				hs.parsePAT(sec)
 			}
-		} else if pid == hs.pmtPID {
+		}
+		if isPMT {
 			if sec := pmt.feed(p); sec != nil {
 				hs.parsePMT(sec)
 			}

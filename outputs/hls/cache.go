@@ -3,8 +3,8 @@ package hls
 import (
 	"container/list"
 	"encoding/binary"
-	"hash/crc32"
 	"encoding/hex"
+	"hash/crc32"
 	"sync"
 )
 
