@@ -24,7 +24,7 @@ type ChannelConfig struct {
 	// Horizon is how far ahead of now Maintain builds the log. Defaults to 48h.
 	Horizon time.Duration
 	// OpenHorizon is how far ahead OpenChannel builds the log before it
-	// returns, so many channels start fast; Maintain builds the rest. Defaults to 30m.
+	// returns, so many channels start fast; Maintain builds the rest. Defaults to 10m.
 	OpenHorizon time.Duration
 	// Retention is how far back items stay in memory. Defaults to 10m.
 	Retention time.Duration
@@ -77,13 +77,14 @@ type Channel struct {
 	deps  ChannelDeps
 	epoch time.Time
 
-	mu        sync.Mutex
-	items     []Item // contiguous, ascending; from about now-Retention to now+Ahead
-	logEnd    int64  // end of the stored log, -1 before it is known
-	interned  map[string]string
-	errs      []ChannelError
-	published int64 // published-until mark last written to the store
-	slateSegs int64
+	mu           sync.Mutex
+	items        []Item // contiguous, ascending; from about now-Retention to now+Ahead
+	logEnd       int64  // end of the stored log, -1 before it is known
+	interned     map[string]string
+	errs         []ChannelError
+	published    int64 // published-until mark last written to the store
+	publishedMem int64 // published-until mark of the requests so far
+	slateSegs    int64
 }
 
 // OpenChannel loads (creating on first use, with its epoch at the current
@@ -93,7 +94,7 @@ func OpenChannel(ctx context.Context, cfg ChannelConfig, deps ChannelDeps) (*Cha
 		cfg.Horizon = 48 * time.Hour
 	}
 	if cfg.OpenHorizon <= 0 {
-		cfg.OpenHorizon = 30 * time.Minute
+		cfg.OpenHorizon = 10 * time.Minute
 	}
 	cfg.OpenHorizon = min(cfg.OpenHorizon, cfg.Horizon)
 	if cfg.Retention <= 0 {
@@ -120,7 +121,7 @@ func OpenChannel(ctx context.Context, cfg ChannelConfig, deps ChannelDeps) (*Cha
 		}
 	}
 	c := &Channel{cfg: cfg, deps: deps, epoch: st.Epoch, published: st.PublishedUntil, logEnd: -1}
-	if err := c.maintain(ctx, cfg.OpenHorizon); err != nil {
+	if err := c.maintain(ctx, cfg.OpenHorizon, false); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -159,10 +160,14 @@ func (c *Channel) WallTime(ticks int64) time.Time { return c.epoch.Add(TicksToDu
 // Maintain extends the log to now+Horizon when it reaches less than half that
 // far, and drops items older than Retention from memory.
 func (c *Channel) Maintain(ctx context.Context) error {
-	return c.maintain(ctx, c.cfg.Horizon)
+	c.storePublished(ctx)
+	return c.maintain(ctx, c.cfg.Horizon, true)
 }
 
-func (c *Channel) maintain(ctx context.Context, horizonD time.Duration) error {
+// maintain extends the log to horizonD ahead when it reaches less than half
+// that far; with load, it also refreshes the items in memory (OpenChannel
+// leaves that to the first request, so thousands of channels open fast).
+func (c *Channel) maintain(ctx context.Context, horizonD time.Duration, load bool) error {
 	now := c.MediaTime(c.deps.Clock.Now())
 	c.mu.Lock()
 	end := c.logEnd
@@ -177,7 +182,8 @@ func (c *Channel) maintain(ctx context.Context, horizonD time.Duration) error {
 			end = last.End()
 		}
 	}
-	if end < 0 || end < now+horizon/2 {
+	extend := end < 0 || end < now+horizon/2
+	if extend {
 		c.mu.Lock()
 		planner := c.cfg.Planner
 		c.mu.Unlock()
@@ -196,7 +202,35 @@ func (c *Channel) maintain(ctx context.Context, horizonD time.Duration) error {
 			c.deps.Logger.Error("extending the playout log", "channel", c.cfg.ID, "err", err)
 		}
 	}
+	if !load {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !extend {
+			c.logEnd = end
+			return nil
+		}
+		last, ok, err := c.deps.Store.Last(ctx, c.cfg.ID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			c.logEnd = last.End()
+		}
+		return nil
+	}
 	return c.refresh(ctx, now)
+}
+
+// ensure loads the items around media time t into memory when they are not.
+func (c *Channel) ensure(ctx context.Context, t int64) {
+	c.mu.Lock()
+	ok := len(c.items) > 0 && c.items[0].Start <= t && c.items[len(c.items)-1].End() > t
+	c.mu.Unlock()
+	if !ok {
+		if err := c.refresh(ctx, t); err != nil {
+			c.deps.Logger.Warn("loading the playout log", "channel", c.cfg.ID, "err", err)
+		}
+	}
 }
 
 // refresh keeps the items of [t-Retention, t+Ahead] in memory, reading newer
@@ -340,8 +374,20 @@ func (c *Channel) Recent(ctx context.Context, now time.Time, n int) ([]SegmentRe
 // publishStep is how far the published mark must advance before it is written again.
 const publishStep = 30 * Hz
 
-func (c *Channel) publish(ctx context.Context, until int64) {
+// publish raises the published mark in memory; Maintain stores it, so no
+// request waits on a database write.
+func (c *Channel) publish(_ context.Context, until int64) {
 	c.mu.Lock()
+	if until > c.publishedMem {
+		c.publishedMem = until
+	}
+	c.mu.Unlock()
+}
+
+// storePublished writes the published mark when it moved by publishStep.
+func (c *Channel) storePublished(ctx context.Context) {
+	c.mu.Lock()
+	until := c.publishedMem
 	if until < c.published+publishStep {
 		c.mu.Unlock()
 		return
@@ -446,6 +492,7 @@ func (c *Channel) playing(it Item) *Playing {
 // Status reports the item on air at now, the next one, and recent errors.
 func (c *Channel) Status(now time.Time) Status {
 	t := c.MediaTime(now)
+	c.ensure(context.Background(), t)
 	st := Status{ID: c.cfg.ID, Number: c.cfg.Number, Name: c.cfg.Name, Group: c.cfg.Group, Errors: []ChannelError{}}
 	if it, ok := c.itemAt(t); ok {
 		st.Now = c.playing(it)
@@ -490,6 +537,7 @@ func (c *Channel) Upcoming(ctx context.Context, from, until time.Time) ([]Playin
 // StreamInfo describes the stream on air at now (or the first item in
 // memory): its track parameters as the source reader sees them, and its asset.
 func (c *Channel) StreamInfo(ctx context.Context, now time.Time) (Asset, source.Info, error) {
+	c.ensure(ctx, c.MediaTime(now))
 	it, ok := c.itemAt(c.MediaTime(now))
 	if !ok {
 		c.mu.Lock()

@@ -32,12 +32,32 @@ type Planner struct {
 
 // NewPlanner returns a planner over a snapshot of the library's playable assets.
 func NewPlanner(ctx context.Context, ch *Channel, lib Library) (*Planner, error) {
-	assets, err := lib.List(ctx, library.Filter{Status: string(library.StatusOK)})
+	snap, err := Snapshot(ctx, lib)
 	if err != nil {
 		return nil, fmt.Errorf("channel %s: %w", ch.ID, err)
 	}
+	return snap.Planner(ch), nil
+}
+
+// LibrarySnapshot is the playable assets of the library at one moment, shared
+// by the planners of many channels.
+type LibrarySnapshot struct {
+	assets []library.Asset
+}
+
+// Snapshot lists the library's playable assets.
+func Snapshot(ctx context.Context, lib Library) (*LibrarySnapshot, error) {
+	assets, err := lib.List(ctx, library.Filter{Status: string(library.StatusOK)})
+	if err != nil {
+		return nil, err
+	}
 	sort.Slice(assets, func(i, j int) bool { return assets[i].Path < assets[j].Path })
-	return &Planner{ch: ch, assets: assets}, nil
+	return &LibrarySnapshot{assets: assets}, nil
+}
+
+// Planner returns a planner for ch over the snapshot.
+func (s *LibrarySnapshot) Planner(ch *Channel) *Planner {
+	return &Planner{ch: ch, assets: s.assets}
 }
 
 type plannerState struct {

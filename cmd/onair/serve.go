@@ -160,12 +160,13 @@ func (s *station) load(ctx context.Context) {
 		s.log.Error("channel file", "err", e.Error())
 	}
 	keep := map[string]bool{}
+	snap, err := scheduler.Snapshot(ctx, s.store)
+	if err != nil {
+		s.log.Error("listing the library", "err", err)
+		return
+	}
 	for _, ch := range chans {
-		p, err := scheduler.NewPlanner(ctx, ch, s.store)
-		if err != nil {
-			s.log.Error("channel", "channel", ch.ID, "err", err)
-			continue
-		}
+		p := snap.Planner(ch)
 		cfg := engine.ChannelConfig{
 			ID: ch.ID, Number: ch.Number, Name: ch.Name, Group: ch.Group, Logo: ch.Logo, Planner: p,
 			Segmenting: engine.Segmenting{Target: engine.DurationToTicks(ch.TargetDuration())},
