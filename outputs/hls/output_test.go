@@ -134,7 +134,7 @@ func TestSegmentResponse(t *testing.T) {
 	require.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"))
 	require.Equal(t, int64(len(body)), res.ContentLength)
 	etag := res.Header.Get("ETag")
-	require.Regexp(t, regexp.MustCompile(`^"[0-9a-f]{40}"$`), etag)
+	require.Regexp(t, regexp.MustCompile(`^"[0-9a-f]{24}"$`), etag)
 	requireCORS(t, res)
 
 	res, body = h.do(http.MethodGet, "/channels/news/seg/20.ts", map[string]string{"If-None-Match": etag})
