@@ -53,8 +53,10 @@ if [[ $what == remux || $what == all ]]; then
       -c:v libx264 -preset ultrafast -b:v 5M -maxrate 5M -bufsize 10M -g 50 -bf 0 -c:a aac -b:a 128k "$src"
   fi
   ls -l "$src"
+  cp "$src" /dev/shm/onair-bench-src.ts && src=/dev/shm/onair-bench-src.ts
   hyperfine -w 1 -r 5 --export-markdown "$work/remux.md" \
-    -n "onair remux" "$bin remux $src $work/onair-out.ts" \
-    -n "ffmpeg -c copy -f mpegts" "ffmpeg -v error -y -i $src -c copy -f mpegts $work/ffmpeg-out.ts"
+    -n "onair remux" "$bin remux $src /dev/shm/onair-bench-out.ts" \
+    -n "ffmpeg -c copy -f mpegts" "ffmpeg -v error -y -i $src -c copy -f mpegts /dev/shm/onair-bench-ff.ts"
+  rm -f /dev/shm/onair-bench-*.ts
 fi
 cat "$work"/*.md
