@@ -3,7 +3,7 @@ package muxer
 import (
 	"fmt"
 
-	"onair/muxer/internal/mpegcrc"
+	"onair/internal/mpegcrc"
 )
 
 // Descriptor tags. Specification: ISO/IEC 13818-1, Table 2-45.

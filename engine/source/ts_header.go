@@ -9,6 +9,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/substructs"
 
+	"onair/internal/mpegcrc"
 	"onair/library"
 )
 
@@ -426,30 +427,6 @@ func (a *psiAssembler) feed(p []byte) []byte {
 
 // psiValid checks a section's syntax indicator and CRC_32 (Annex A).
 func psiValid(sec []byte) bool {
-	return len(sec) >= 12 && sec[1]&0x80 != 0 && crc32MPEG2(sec) == 0
+	return len(sec) >= 12 && sec[1]&0x80 != 0 && mpegcrc.Checksum(sec) == 0
 }
 
-var crcTable = func() (t [256]uint32) {
-	for i := range t {
-		c := uint32(i) << 24
-		for range 8 {
-			if c&0x80000000 != 0 {
-				c = c<<1 ^ 0x04c11db7
-			} else {
-				c <<= 1
-			}
-		}
-		t[i] = c
-	}
-	return t
-}()
-
-// crc32MPEG2 is the CRC of ISO/IEC 13818-1 Annex A; over a section including its CRC_32
-// field it is 0.
-func crc32MPEG2(b []byte) uint32 {
-	c := uint32(0xffffffff)
-	for _, x := range b {
-		c = c<<8 ^ crcTable[byte(c>>24)^x]
-	}
-	return c
-}

@@ -51,7 +51,7 @@ import (
 	"slices"
 	"sync"
 
-	"onair/muxer/internal/mpegcrc"
+	"onair/internal/mpegcrc"
 )
 
 const (
