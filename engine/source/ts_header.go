@@ -429,4 +429,3 @@ func (a *psiAssembler) feed(p []byte) []byte {
 func psiValid(sec []byte) bool {
 	return len(sec) >= 12 && sec[1]&0x80 != 0 && mpegcrc.Checksum(sec) == 0
 }
-
