@@ -79,7 +79,8 @@ func runLibraryScan(ctx context.Context, e env, fs *flag.FlagSet, opts any) erro
 // scanWithProgress scans, drawing a progress line on a terminal (at most 10
 // times a second) or a line every 5 s otherwise.
 func scanWithProgress(ctx context.Context, e env, store *library.Store, roots []string) (library.ScanSummary, error) {
-	var last time.Time
+	// Off a terminal, a line every 5 s, the first after 5 s; on one, redrawn 10 times a second.
+	last := e.now()
 	every := 5 * time.Second
 	if e.tty {
 		every = 100 * time.Millisecond
