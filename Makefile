@@ -50,6 +50,7 @@ browser-deps:
 lint:
 	$(GO) mod tidy -diff
 	$(GO) run $(GOLANGCI) run ./...
+	$(GO) run ./cmd/onair channels check channels.d
 
 fmt:
 	$(GO) run $(GOFUMPT) -w .

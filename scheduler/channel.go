@@ -36,6 +36,9 @@ type Channel struct {
 	Segment Duration `yaml:"segment,omitempty"`
 	// Playlist is played in order, then again from the top, forever.
 	Playlist []Step `yaml:"playlist"`
+
+	// src is the file's text, for positions in later checks.
+	src []byte
 }
 
 // Step is one step of a playlist; exactly one of Asset, Show and Kind is set.
@@ -115,7 +118,7 @@ func Parse(file string, data []byte) (*Channel, error) {
 	if len(data) > maxFileSize {
 		return nil, Errors{{File: file, Msg: fmt.Sprintf("file is larger than %d bytes", maxFileSize)}}
 	}
-	c := &Channel{File: file, ID: strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))}
+	c := &Channel{File: file, ID: strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)), src: data}
 	if err := yaml.UnmarshalWithOptions(data, c, yaml.Strict()); err != nil {
 		return nil, Errors{yamlError(file, err)}
 	}
@@ -137,29 +140,46 @@ func yamlError(file string, err error) *FileError {
 	return &FileError{File: file, Msg: err.Error()}
 }
 
+// locator finds the line and column of a YAML path in a file's text.
+type locator struct {
+	file string
+	f    *ast.File
+}
+
+func newLocator(file string, data []byte) *locator {
+	l := &locator{file: file}
+	if parsed, err := parser.ParseBytes(data, 0); err == nil {
+		l.f = parsed
+	}
+	return l
+}
+
+// errorAt returns a FileError at path (or the nearest parent that exists).
+func (l *locator) errorAt(path, format string, args ...any) *FileError {
+	fe := &FileError{File: l.file, Msg: fmt.Sprintf(format, args...)}
+	if l.f == nil {
+		return fe
+	}
+	for p := path; p != ""; p = parentPath(p) {
+		yp, err := yaml.PathString(p)
+		if err != nil {
+			continue
+		}
+		n, err := yp.FilterFile(l.f)
+		if err == nil && n != nil && n.GetToken() != nil && n.GetToken().Position != nil {
+			fe.Line, fe.Col = n.GetToken().Position.Line, n.GetToken().Position.Column
+			break
+		}
+	}
+	return fe
+}
+
 // validate checks what YAML decoding cannot, with positions from the AST.
 func (c *Channel) validate(data []byte) Errors {
 	var errs Errors
-	var f *ast.File
-	if parsed, err := parser.ParseBytes(data, 0); err == nil {
-		f = parsed
-	}
+	loc := newLocator(c.File, data)
 	at := func(path, format string, args ...any) {
-		fe := &FileError{File: c.File, Msg: fmt.Sprintf(format, args...)}
-		if f != nil {
-			for p := path; p != ""; p = parentPath(p) {
-				yp, err := yaml.PathString(p)
-				if err != nil {
-					continue
-				}
-				n, err := yp.FilterFile(f)
-				if err == nil && n != nil && n.GetToken() != nil && n.GetToken().Position != nil {
-					fe.Line, fe.Col = n.GetToken().Position.Line, n.GetToken().Position.Column
-					break
-				}
-			}
-		}
-		errs = append(errs, fe)
+		errs = append(errs, loc.errorAt(path, format, args...))
 	}
 	if strings.TrimSpace(c.Number) == "" {
 		at("$", "number: required")

@@ -220,3 +220,36 @@ func (p *Planner) episodes(show string) []*library.Asset {
 }
 
 var _ engine.Planner = (*Planner)(nil)
+
+// Check reports the steps of ch that find nothing to play in the snapshot: an
+// asset that is not in the library (or not playable), a show without
+// episodes, a kind without assets. Each error carries its position.
+func (s *LibrarySnapshot) Check(ch *Channel) Errors {
+	p := s.Planner(ch)
+	loc := newLocator(ch.File, ch.src)
+	var errs Errors
+	var check func(path string, st *Step)
+	check = func(path string, st *Step) {
+		switch {
+		case st.Asset != "":
+			if p.byPath(st.Asset) == nil {
+				errs = append(errs, loc.errorAt(path+".asset", "asset: %q is not a playable file of the library", st.Asset))
+			}
+		case st.Kind != "":
+			if len(p.ofKind(st.Kind)) == 0 {
+				errs = append(errs, loc.errorAt(path+".kind", "kind: no playable %s in the library (empty pool)", st.Kind))
+			}
+		case st.Show != "":
+			if len(p.episodes(st.Show)) == 0 {
+				errs = append(errs, loc.errorAt(path+".show", "show: no playable episode of %q in the library (empty pool)", st.Show))
+			}
+		}
+		for i := range st.Breaks {
+			check(fmt.Sprintf("%s.breaks[%d]", path, i), &st.Breaks[i])
+		}
+	}
+	for i := range ch.Playlist {
+		check(fmt.Sprintf("$.playlist[%d]", i), &ch.Playlist[i])
+	}
+	return errs
+}

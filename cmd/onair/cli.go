@@ -23,7 +23,7 @@ type command struct {
 
 // commands lists every subcommand by name. Nested ones are "library scan" etc.
 func commands() map[string]*command {
-	list := []*command{serveCommand(), testmediaCommand(), libraryScanCommand(), libraryListCommand(), playoutShowCommand(), remuxCommand(), loadCommand(), versionCommand()}
+	list := []*command{serveCommand(), testmediaCommand(), libraryScanCommand(), libraryListCommand(), playoutShowCommand(), channelsCheckCommand(), remuxCommand(), loadCommand(), versionCommand()}
 	m := make(map[string]*command, len(list))
 	for _, c := range list {
 		m[c.name] = c
@@ -33,8 +33,9 @@ func commands() map[string]*command {
 
 // groups are command names that only have subcommands.
 var groups = map[string]string{
-	"library": "manage the media library",
-	"playout": "inspect channels' playout logs",
+	"library":  "manage the media library",
+	"playout":  "inspect channels' playout logs",
+	"channels": "check channel files",
 }
 
 func run(ctx context.Context, args []string, e env) int {
@@ -85,7 +86,9 @@ func run(ctx context.Context, args []string, e env) int {
 			fmt.Fprintf(e.stderr, "onair %s: %v\nRun 'onair help %s' for usage.\n", c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "), c.name)
 			return 2
 		}
-		fmt.Fprintf(e.stderr, "onair %s: %v\n", c.name, err)
+		if !errors.Is(err, errProblems) {
+			fmt.Fprintf(e.stderr, "onair %s: %v\n", c.name, err)
+		}
 		return 1
 	}
 	return 0
