@@ -31,6 +31,8 @@ type ChannelConfig struct {
 	// Ahead is how far ahead items are kept in memory; later ones are read
 	// from the store when needed. Defaults to 30m.
 	Ahead time.Duration
+	// History is how long items stay in the store after they ended. Defaults to 7 days.
+	History time.Duration
 }
 
 // ChannelDeps are the shared parts a channel uses.
@@ -103,6 +105,9 @@ func OpenChannel(ctx context.Context, cfg ChannelConfig, deps ChannelDeps) (*Cha
 	if cfg.Ahead <= 0 {
 		cfg.Ahead = 30 * time.Minute
 	}
+	if cfg.History <= 0 {
+		cfg.History = 7 * 24 * time.Hour
+	}
 	cfg.Segmenting = cfg.Segmenting.withDefaults()
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -161,6 +166,12 @@ func (c *Channel) WallTime(ticks int64) time.Time { return c.epoch.Add(TicksToDu
 // far, and drops items older than Retention from memory.
 func (c *Channel) Maintain(ctx context.Context) error {
 	c.storePublished(ctx)
+	before := c.MediaTime(c.deps.Clock.Now()) - DurationToTicks(c.cfg.History)
+	if before > 0 {
+		if _, err := c.deps.Store.Prune(ctx, c.cfg.ID, before); err != nil {
+			c.deps.Logger.Warn("pruning the playout log", "channel", c.cfg.ID, "err", err)
+		}
+	}
 	return c.maintain(ctx, c.cfg.Horizon, true)
 }
 

@@ -161,3 +161,36 @@ func TestSnap(t *testing.T) {
 	require.Equal(t, int64(35), snap(k, 34, 35))
 	require.Equal(t, int64(0), snap(k, -5, 0))
 }
+
+func TestPrune(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := openTestLog(t)
+	const sec = Hz
+	assets := assetTable{1: gopAsset(1, "a.ts", 60*sec, 2*sec, "p")}
+	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, s.CreateChannel(ctx, "ch", epoch, epoch))
+	_, err := Extend(ctx, s, "ch", listPlanner{{AssetID: 1}}, assets, Segmenting{}, 600*sec, nil)
+	require.NoError(t, err)
+	n, err := s.Prune(ctx, "ch", 300*sec)
+	require.NoError(t, err)
+	require.Equal(t, int64(5), n, "the five items that ended by 300 s")
+	items, err := s.ItemsFrom(ctx, "ch", 0, 100)
+	require.NoError(t, err)
+	require.Equal(t, int64(300*sec), items[0].Start)
+	_, ok, err := s.ItemBySeq(ctx, "ch", 0)
+	require.NoError(t, err)
+	require.False(t, ok, "pruned segments are gone")
+	it, ok, err := s.ItemBySeq(ctx, "ch", items[0].Seq0)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, items[0].Index, it.Index)
+	// The last item is never pruned, and extending continues after it.
+	n, err = s.Prune(ctx, "ch", 1<<40)
+	require.NoError(t, err)
+	require.Positive(t, n)
+	last, ok, err := s.Last(ctx, "ch")
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, err = Extend(ctx, s, "ch", listPlanner{{AssetID: 1}}, assets, Segmenting{}, last.End()+120*sec, nil)
+	require.NoError(t, err)
+}

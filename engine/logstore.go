@@ -278,3 +278,15 @@ func decodeCuts(b []byte) ([]int64, error) {
 	}
 	return cuts, nil
 }
+
+// Prune deletes the items that ended at or before media time before, keeping the
+// last item whatever its end (the log's continuity is checked against it). It
+// returns how many items it removed.
+func (s *LogStore) Prune(ctx context.Context, channel string, before int64) (int64, error) {
+	res, err := s.db.W.ExecContext(ctx, `DELETE FROM playout_items WHERE channel = ? AND start + duration <= ?
+		AND idx < (SELECT MAX(idx) FROM playout_items WHERE channel = ?)`, channel, before, channel)
+	if err != nil {
+		return 0, fmt.Errorf("channel %s: prune: %w", channel, err)
+	}
+	return res.RowsAffected()
+}
