@@ -9,8 +9,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 
 	"onair/api"
 	"onair/engine"
@@ -120,6 +126,11 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 		}
 		w.run(watchCtx)
 	}()
+	chanDone := make(chan struct{})
+	go func() {
+		defer close(chanDone)
+		st.watch(watchCtx)
+	}()
 
 	var runErr error
 	select {
@@ -130,6 +141,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	}
 	cancelWatch()
 	<-watchDone
+	<-chanDone
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -142,10 +154,12 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 // channel with a planner over the current library; a broken file is reported
 // and leaves the other channels playing.
 type station struct {
-	dir   string
-	store *library.Store
-	mgr   *engine.Manager
-	log   *slog.Logger
+	mu     sync.Mutex // one load at a time
+	loaded bool       // the first load happened (after the first library scan)
+	dir    string
+	store  *library.Store
+	mgr    *engine.Manager
+	log    *slog.Logger
 }
 
 // sameChannel reports whether two configurations differ only in their planner.
@@ -155,6 +169,9 @@ func sameChannel(a, b engine.ChannelConfig) bool {
 }
 
 func (s *station) load(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loaded = true
 	chans, errs := scheduler.LoadDir(s.dir)
 	for _, e := range errs {
 		s.log.Error("channel file", "err", e.Error())
@@ -211,4 +228,54 @@ func openStore(dataDir string, e env) (*library.Store, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	return library.OpenWithOptions(filepath.Join(dataDir, "onair.db"), library.Options{Now: e.now})
+}
+
+// watch reloads the channel files when one changes (after a 500 ms quiet
+// period) or on SIGHUP, until ctx ends. Reloads wait for the first library
+// scan, which does the first load.
+func (s *station) watch(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var events <-chan fsnotify.Event
+	if fw, err := fsnotify.NewWatcher(); err != nil {
+		s.log.Warn("channel files are not watched; send SIGHUP to reload them", "err", err)
+	} else {
+		defer fw.Close()
+		if err := fw.Add(s.dir); err != nil {
+			s.log.Warn("channel files are not watched; send SIGHUP to reload them", "dir", s.dir, "err", err)
+		} else {
+			events = fw.Events
+		}
+	}
+	quiet := time.NewTimer(time.Hour)
+	quiet.Stop()
+	defer quiet.Stop()
+	reload := func(why string) {
+		s.mu.Lock()
+		ready := s.loaded
+		s.mu.Unlock()
+		if ready {
+			s.log.Info("reloading channel files", "why", why)
+			s.load(ctx)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			reload("SIGHUP")
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			if strings.HasSuffix(ev.Name, ".yaml") {
+				quiet.Reset(500 * time.Millisecond)
+			}
+		case <-quiet.C:
+			reload("a channel file changed")
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -160,6 +161,10 @@ func TestServeBinarySIGTERM(t *testing.T) {
 		return m != nil
 	})
 	waitFor(t, 60*time.Second, "readiness", func() bool { c, _ := get(t, base+"/readyz"); return c == 200 })
+	require.NoError(t, srv.Process.Signal(syscall.SIGHUP))
+	waitFor(t, 20*time.Second, "the SIGHUP reload", func() bool {
+		return strings.Contains(stderr.String(), "reloading channel files") && strings.Contains(stderr.String(), "why=SIGHUP")
+	})
 	require.NoError(t, srv.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, srv.Wait(), stderr.String())
 	require.Contains(t, stderr.String(), "shutting down")
