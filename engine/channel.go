@@ -19,8 +19,11 @@ type ChannelConfig struct {
 	ID string
 	// Number, Name, Group and Logo are what players and guides show.
 	Number, Name, Group, Logo string
-	Planner                   Planner
-	Segmenting                Segmenting
+	// Version identifies the plan (e.g. a hash of the channel file); a new
+	// version is applied with Replan.
+	Version    string
+	Planner    Planner
+	Segmenting Segmenting
 	// Horizon is how far ahead of now Maintain builds the log. Defaults to 48h.
 	Horizon time.Duration
 	// OpenHorizon is how far ahead OpenChannel builds the log before it
@@ -143,7 +146,8 @@ func (c *Channel) Config() ChannelConfig {
 }
 
 // SetPlanner replaces the planner used to extend the log (after a library
-// rescan), keeping the channel's state and status.
+// rescan), keeping the channel's state and status. The log already built
+// stays; see Replan.
 func (c *Channel) SetPlanner(p Planner) {
 	c.mu.Lock()
 	c.cfg.Planner = p
@@ -582,4 +586,30 @@ func segmentSizeHint(units []muxer.Unit) int {
 		n += 40
 	}
 	return n + n/24 + 64<<10
+}
+
+// Replan switches to planner p and rebuilds the log after what clients may
+// have seen: everything up to the first planner-step boundary after the
+// published mark (plus two target durations) stays, the rest is planned again
+// with p. The published past is never rewritten.
+func (c *Channel) Replan(ctx context.Context, p Planner, version string) error {
+	c.mu.Lock()
+	c.cfg.Planner = p
+	c.cfg.Version = version
+	mark := max(c.published, c.publishedMem)
+	c.mu.Unlock()
+	now := c.MediaTime(c.deps.Clock.Now())
+	mark = max(mark, now) + 2*c.cfg.Segmenting.Target
+	n, err := c.deps.Store.Rebuild(ctx, c.cfg.ID, mark)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	c.items = nil
+	c.logEnd = -1
+	c.mu.Unlock()
+	return c.maintain(ctx, c.cfg.OpenHorizon, true)
 }

@@ -186,6 +186,7 @@ func Extend(ctx context.Context, store *LogStore, channel string, p Planner, ass
 			}
 			return appended, fmt.Errorf("channel %s: plan: %w", channel, err)
 		}
+		placed := 0
 		for _, e := range entries {
 			a, err := assets.Asset(ctx, e.AssetID)
 			var it Item
@@ -200,8 +201,12 @@ func Extend(ctx context.Context, store *LogStore, channel string, p Planner, ass
 				continue
 			}
 			failures = 0
+			placed++
 			batch = append(batch, it)
 			prev = &batch[len(batch)-1]
+		}
+		if placed > 0 {
+			batch[len(batch)-1].StepState = next
 		}
 		state = next
 		if len(batch) >= batchSize {

@@ -194,3 +194,41 @@ func TestPrune(t *testing.T) {
 	_, err = Extend(ctx, s, "ch", listPlanner{{AssetID: 1}}, assets, Segmenting{}, last.End()+120*sec, nil)
 	require.NoError(t, err)
 }
+
+func TestRebuildKeepsThePublishedPast(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := openTestLog(t)
+	const sec = Hz
+	assets := assetTable{
+		1: gopAsset(1, "a.ts", 20*sec, 2*sec, "p"),
+		2: gopAsset(2, "b.ts", 10*sec, 2*sec, "p"),
+		3: gopAsset(3, "c.ts", 6*sec, 2*sec, "p"),
+	}
+	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, s.CreateChannel(ctx, "ch", epoch, epoch))
+	old := listPlanner{{AssetID: 1}, {AssetID: 2}}
+	_, err := Extend(ctx, s, "ch", old, assets, Segmenting{}, 300*sec, nil)
+	require.NoError(t, err)
+	before, err := s.ItemsFrom(ctx, "ch", 0, 1000)
+	require.NoError(t, err)
+	require.NoError(t, s.SetPublished(ctx, "ch", 95*sec))
+
+	// Rebuild after 50 s: the published mark (95 s) wins; the item on air then
+	// (a.ts, 90-110 s) is a step boundary and stays.
+	n, err := s.Rebuild(ctx, "ch", 50*sec)
+	require.NoError(t, err)
+	require.Positive(t, n)
+	_, err = Extend(ctx, s, "ch", listPlanner{{AssetID: 3}}, assets, Segmenting{}, 300*sec, nil)
+	require.NoError(t, err)
+	after, err := s.ItemsFrom(ctx, "ch", 0, 1000)
+	require.NoError(t, err)
+	kept := 0
+	for kept < len(after) && after[kept].End() <= 110*sec {
+		require.Equal(t, before[kept], after[kept], "the published past is never rewritten")
+		kept++
+	}
+	require.Equal(t, int64(110*sec), after[kept].Start)
+	for _, it := range after[kept:] {
+		require.Equal(t, int64(3), it.AssetID, "planned again with the new plan")
+	}
+}

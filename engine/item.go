@@ -56,6 +56,9 @@ type Item struct {
 	Params string
 	// Cuts are the segment starts as offsets from In, ascending, Cuts[0] == 0.
 	Cuts []int64
+	// StepState is the planner's state after this item when it ends a planner
+	// step ("" otherwise): where a rebuild of the log may resume.
+	StepState string
 }
 
 // End is the channel media time just after the item.

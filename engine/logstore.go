@@ -93,10 +93,10 @@ func (s *LogStore) Append(ctx context.Context, channel string, items []Item, pla
 			return fmt.Errorf("channel %s: %w", channel, err)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO playout_items
-			(channel, idx, start, duration, asset_id, asset_path, in_pts, out_pts, kind, title, epg_group, seq0, disc0, discontinuity, params, cuts)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(channel, idx, start, duration, asset_id, asset_path, in_pts, out_pts, kind, title, epg_group, seq0, disc0, discontinuity, params, cuts, step_state)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			channel, it.Index, it.Start, it.Duration, it.AssetID, it.AssetPath, it.In, it.Out, string(it.Kind), it.Title, it.EPGGroup,
-			it.Seq0, it.Disc0, boolInt(it.Discontinuity), it.Params, encodeCuts(it.Cuts))
+			it.Seq0, it.Disc0, boolInt(it.Discontinuity), it.Params, encodeCuts(it.Cuts), it.StepState)
 		if err != nil {
 			return fmt.Errorf("channel %s: append item %d: %w", channel, it.Index, err)
 		}
@@ -141,7 +141,7 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-const itemColumns = `idx, start, duration, asset_id, asset_path, in_pts, out_pts, kind, title, epg_group, seq0, disc0, discontinuity, params, cuts`
+const itemColumns = `idx, start, duration, asset_id, asset_path, in_pts, out_pts, kind, title, epg_group, seq0, disc0, discontinuity, params, cuts, step_state`
 
 func scanItem(sc interface{ Scan(...any) error }) (Item, error) {
 	var it Item
@@ -149,7 +149,7 @@ func scanItem(sc interface{ Scan(...any) error }) (Item, error) {
 	var disc int
 	var cuts []byte
 	err := sc.Scan(&it.Index, &it.Start, &it.Duration, &it.AssetID, &it.AssetPath, &it.In, &it.Out, &kind, &it.Title, &it.EPGGroup,
-		&it.Seq0, &it.Disc0, &disc, &it.Params, &cuts)
+		&it.Seq0, &it.Disc0, &disc, &it.Params, &cuts, &it.StepState)
 	if err != nil {
 		return it, err
 	}
@@ -289,4 +289,41 @@ func (s *LogStore) Prune(ctx context.Context, channel string, before int64) (int
 		return 0, fmt.Errorf("channel %s: prune: %w", channel, err)
 	}
 	return res.RowsAffected()
+}
+
+// Rebuild prepares a channel's log to be planned again after a change: it
+// keeps every item up to the first step boundary that ends after media time
+// after (and never one before the published mark), deletes the items after
+// it, and restores the planner state of that boundary; Extend then continues
+// with the new plan. It returns how many items it removed.
+func (s *LogStore) Rebuild(ctx context.Context, channel string, after int64) (int64, error) {
+	tx, err := s.db.W.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	var published int64
+	if qerr := tx.QueryRowContext(ctx, `SELECT published_until FROM channels WHERE id = ?`, channel).Scan(&published); qerr != nil {
+		return 0, fmt.Errorf("channel %s: %w", channel, qerr)
+	}
+	after = max(after, published)
+	var idx int64
+	var state string
+	err = tx.QueryRowContext(ctx, `SELECT idx, step_state FROM playout_items
+		WHERE channel = ? AND step_state != '' AND start + duration > ? ORDER BY idx LIMIT 1`, channel, after).Scan(&idx, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // the log does not reach past the mark at a step boundary yet
+	}
+	if err != nil {
+		return 0, fmt.Errorf("channel %s: rebuild: %w", channel, err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM playout_items WHERE channel = ? AND idx > ?`, channel, idx)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, `UPDATE channels SET planner_state = ? WHERE id = ?`, state, channel); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
 }

@@ -5,6 +5,8 @@ package scheduler
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -65,6 +67,12 @@ type Step struct {
 	As string `yaml:"as,omitempty"`
 	// Title overrides the guide title.
 	Title string `yaml:"title,omitempty"`
+}
+
+// Version is a short hash of the channel file's text.
+func (c *Channel) Version() string {
+	sum := sha256.Sum256(c.src)
+	return hex.EncodeToString(sum[:8])
 }
 
 // TargetDuration is the channel's target segment duration.

@@ -68,6 +68,19 @@ func TestChannelFilesReload(t *testing.T) {
 	write("one.yaml", "number: \"1\"\nname: Uno\nplaylist:\n  - show: Demo\n")
 	waitFor(t, 20*time.Second, "the rename", func() bool { n := names(); return len(n) == 2 && n[0] == "one=Uno" })
 
+	// A new playlist applies right after what clients may have seen.
+	write("one.yaml", "number: \"1\"\nname: Uno\nplaylist:\n  - kind: ad\n")
+	waitFor(t, 30*time.Second, "the new playlist", func() bool {
+		_, body := get(t, base+"/api/v1/channels/one")
+		var st struct {
+			Next *struct {
+				Kind string `json:"kind"`
+			} `json:"next"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &st))
+		return st.Next != nil && st.Next.Kind == "ad"
+	})
+
 	write("three.yaml", "number: \"3\"\nname: Three\nbogus: true\nplaylist:\n  - kind: ad\n")
 	waitFor(t, 20*time.Second, "the error in the log", func() bool { return containsAll(errb.String(), "three.yaml:3:1", "unknown field") })
 	require.Equal(t, []string{"one=Uno", "two=Two"}, names(), "a broken file changes nothing else")

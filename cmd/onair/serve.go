@@ -185,20 +185,33 @@ func (s *station) load(ctx context.Context) {
 	for _, ch := range chans {
 		p := snap.Planner(ch)
 		cfg := engine.ChannelConfig{
-			ID: ch.ID, Number: ch.Number, Name: ch.Name, Group: ch.Group, Logo: ch.Logo, Planner: p,
+			ID: ch.ID, Number: ch.Number, Name: ch.Name, Group: ch.Group, Logo: ch.Logo, Planner: p, Version: ch.Version(),
 			Segmenting: engine.Segmenting{Target: engine.DurationToTicks(ch.TargetDuration())},
 		}
-		if old, ok := s.mgr.Get(ch.ID); ok && sameChannel(old.Config(), cfg) {
-			// Unchanged file: keep the channel (its status and memory), with a
-			// planner over the rescanned library.
-			old.SetPlanner(p)
+		old, existed := s.mgr.Get(ch.ID)
+		if existed && sameChannel(old.Config(), cfg) {
+			// Same channel: keep it (its status and memory) with a planner over
+			// the current library; a changed playlist rebuilds the log after
+			// what clients may have seen.
+			if old.Config().Version == cfg.Version {
+				old.SetPlanner(p)
+			} else if rerr := old.Replan(ctx, p, cfg.Version); rerr != nil {
+				s.log.Error("rebuilding the playout log", "channel", ch.ID, "err", rerr)
+			} else {
+				s.log.Info("channel file changed: playout log rebuilt after the published mark", "channel", ch.ID)
+			}
 			keep[ch.ID] = true
 			continue
 		}
-		_, err = s.mgr.Open(ctx, cfg)
+		c, err := s.mgr.Open(ctx, cfg)
 		if err != nil {
 			s.log.Error("channel cannot start", "channel", ch.ID, "err", err)
 			continue
+		}
+		if existed && old.Config().Version != cfg.Version {
+			if rerr := c.Replan(ctx, p, cfg.Version); rerr != nil {
+				s.log.Error("rebuilding the playout log", "channel", ch.ID, "err", rerr)
+			}
 		}
 		keep[ch.ID] = true
 	}
