@@ -13,6 +13,8 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg1audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
+
+	"onair/internal/tsframe"
 )
 
 // MPEG-TS probing works in two passes over one read of the file:
@@ -30,8 +32,8 @@ import (
 // Specification: ISO/IEC 13818-1, 2.4.3.2 (transport packet), 2.4.3.6 (PES packet).
 
 const (
-	tsPacketSize = 188
-	tsSyncByte   = 0x47
+	tsPacketSize = tsframe.PacketSize
+	tsSyncByte   = tsframe.SyncByte
 	// tsHeadSize is how much of the start of a file is first searched for the PMT and the
 	// codec parameters; tsHeadMaxSize bounds it (a file may start mid-GOP, far from the
 	// first SPS).
@@ -41,39 +43,11 @@ const (
 	tsChunkSize = 1 << 20
 )
 
-// tsLayout is the packet framing of a file: 188-byte packets, or 192-byte M2TS packets with
-// a 4-byte timestamp prefix.
-type tsLayout struct {
-	stride  int
-	syncOff int
-}
+// tsLayout is the packet framing of a file (see tsframe.Layout).
+type tsLayout = tsframe.Layout
 
-var (
-	layoutTS   = tsLayout{stride: 188, syncOff: 0}
-	layoutM2TS = tsLayout{stride: 192, syncOff: 4}
-)
-
-// detectTSLayout finds the framing whose sync bytes line up over the first packets (up to
-// eight); there must be at least one whole packet.
-func detectTSLayout(b []byte) (tsLayout, bool) {
-	for _, l := range []tsLayout{layoutTS, layoutM2TS} {
-		if len(b) < l.stride {
-			continue
-		}
-		n := 0
-		for i := l.syncOff; i < len(b) && n < 8; i += l.stride {
-			if b[i] != tsSyncByte {
-				n = -1
-				break
-			}
-			n++
-		}
-		if n > 0 {
-			return l, true
-		}
-	}
-	return tsLayout{}, false
-}
+// detectTSLayout finds the framing whose sync bytes line up over the first packets.
+var detectTSLayout = tsframe.Detect
 
 var tsChunkPool = sync.Pool{New: func() any { b := make([]byte, tsChunkSize); return &b }}
 
@@ -155,7 +129,7 @@ func probeTS(r io.Reader, h io.Writer) (probeResult, int64, error) {
 	case sc.lostSync >= 0:
 		res.problem = fmt.Sprintf("corrupt: lost packet sync at byte %d", sc.lostSync)
 	case carry > 0:
-		res.problem = fmt.Sprintf("truncated: %d bytes after the last whole %d-byte packet", carry, layout.stride)
+		res.problem = fmt.Sprintf("truncated: %d bytes after the last whole %d-byte packet", carry, layout.Stride)
 	}
 	sc.finish(&res)
 	res.finish()
@@ -164,13 +138,13 @@ func probeTS(r io.Reader, h io.Writer) (probeResult, int64, error) {
 
 // tsPackets returns the whole 188-byte packets of head, without M2TS prefixes.
 func tsPackets(head []byte, layout tsLayout) []byte {
-	whole := len(head) / layout.stride
-	if layout.syncOff == 0 {
-		return head[:whole*layout.stride]
+	whole := len(head) / layout.Stride
+	if layout.SyncOff == 0 {
+		return head[:whole*layout.Stride]
 	}
 	out := make([]byte, 0, whole*tsPacketSize)
 	for i := 0; i < whole; i++ {
-		start := i*layout.stride + layout.syncOff
+		start := i*layout.Stride + layout.SyncOff
 		out = append(out, head[start:start+tsPacketSize]...)
 	}
 	return out
@@ -200,8 +174,8 @@ func tsHeadParams(head []byte, layout tsLayout, res *probeResult) (sc *tsScanner
 	}()
 	// mediacommon's reader looks for the program within 1 MB: start it at the first PAT.
 	pat := -1
-	for i := 0; i+layout.stride <= len(head); i += layout.stride {
-		p := head[i+layout.syncOff:]
+	for i := 0; i+layout.Stride <= len(head); i += layout.Stride {
+		p := head[i+layout.SyncOff:]
 		if p[0] == tsSyncByte && p[1]&0x1f == 0 && p[2] == 0 {
 			pat = i
 			break
@@ -364,7 +338,7 @@ type tsScanner struct {
 // feed scans the whole packets at the start of b and returns how many bytes it used. It stops
 // at a packet without a sync byte and sets lostSync.
 func (s *tsScanner) feed(b []byte) int {
-	stride, so := s.layout.stride, s.layout.syncOff
+	stride, so := s.layout.Stride, s.layout.SyncOff
 	i := 0
 	for ; i+stride <= len(b); i += stride {
 		p := b[i+so : i+so+tsPacketSize : i+so+tsPacketSize]
@@ -472,7 +446,8 @@ func cmpInt64(a, b int64) int {
 
 // readTimestamp decodes a 33-bit PTS or DTS field (ISO/IEC 13818-1, 2.4.3.7).
 func readTimestamp(b []byte) int64 {
-	return int64(b[0]>>1&0x07)<<30 | int64(b[1])<<22 | int64(b[2]>>1)<<15 | int64(b[3])<<7 | int64(b[4]>>1)
+	v, _ := tsframe.Timestamp(b)
+	return v
 }
 
 // ptsUnwrapper turns 33-bit timestamps into a continuous int64 time line, assuming

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"onair/internal/tsframe"
 	"onair/testmedia"
 )
 
@@ -83,7 +84,7 @@ func checkProbe(t *testing.T, res probeResult, want tsWant) {
 func checkTSOffsets(t *testing.T, data []byte, idx KeyframeIndex, layout tsLayout, isH265 bool) {
 	t.Helper()
 	for i, kf := range idx.Keyframes {
-		at := int(kf.Offset) + layout.syncOff
+		at := int(kf.Offset) + layout.SyncOff
 		if at+188 > len(data) {
 			t.Fatalf("keyframe %d offset %d beyond the data", i, kf.Offset)
 		}
@@ -93,7 +94,7 @@ func checkTSOffsets(t *testing.T, data []byte, idx KeyframeIndex, layout tsLayou
 		}
 		pid := uint16(pkt[1]&0x1f)<<8 | uint16(pkt[2])
 		var pes []byte
-		for j := at; j+188 <= len(data) && len(pes) < 1<<16; j += layout.stride {
+		for j := at; j+188 <= len(data) && len(pes) < 1<<16; j += layout.Stride {
 			p := data[j : j+188]
 			if uint16(p[1]&0x1f)<<8|uint16(p[2]) != pid {
 				continue
@@ -158,17 +159,17 @@ func TestProbeTS(t *testing.T) {
 		layout tsLayout
 		want   tsWant
 	}{
-		{"generated", ts, layoutTS, gen},
-		{"generated m2ts", toM2TS(ts), layoutM2TS, gen},
-		{"generated no audio 29.97", silent, layoutTS, tsWant{
+		{"generated", ts, tsframe.TS, gen},
+		{"generated m2ts", toM2TS(ts), tsframe.M2TS, gen},
+		{"generated no audio 29.97", silent, tsframe.TS, tsWant{
 			video: codecH264, width: 64, height: 48,
 			fps: Rational{30000, 1001}, duration: 2 * time.Second, keyframes: 4, gop: 15 * 3003,
 		}},
-		{"program after 4 MB of null packets", append(nullPackets(tsHeadSize/188+100), ts...), layoutTS, gen},
-		{"no program in 32 MB", nullPackets(tsHeadMaxSize/188 + 1), layoutTS, tsWant{problem: "no MPEG-TS program"}},
-		{"truncated mid-packet", ts[:cut], layoutTS, tsWant{problem: "truncated"}},
-		{"corrupt sync", corruptAt(ts, len(ts)/2), layoutTS, tsWant{problem: "lost packet sync"}},
-		{"only the first packets", ts[:188*2], layoutTS, tsWant{problem: "no MPEG-TS program"}},
+		{"program after 4 MB of null packets", append(nullPackets(tsHeadSize/188+100), ts...), tsframe.TS, gen},
+		{"no program in 32 MB", nullPackets(tsHeadMaxSize/188 + 1), tsframe.TS, tsWant{problem: "no MPEG-TS program"}},
+		{"truncated mid-packet", ts[:cut], tsframe.TS, tsWant{problem: "truncated"}},
+		{"corrupt sync", corruptAt(ts, len(ts)/2), tsframe.TS, tsWant{problem: "lost packet sync"}},
+		{"only the first packets", ts[:188*2], tsframe.TS, tsWant{problem: "no MPEG-TS program"}},
 	}
 	for name, b := range badInputs() {
 		want := tsWant{problem: "not an MPEG-TS stream"}
@@ -183,7 +184,7 @@ func TestProbeTS(t *testing.T) {
 			data   []byte
 			layout tsLayout
 			want   tsWant
-		}{"bad " + name, b, layoutTS, want})
+		}{"bad " + name, b, tsframe.TS, want})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,14 +229,14 @@ func TestProbeTSFFmpeg(t *testing.T) {
 		layout tsLayout
 		want   tsWant
 	}{
-		{"h264 aac", "h264.ts", append(h264, "-c:a", "aac"), false, layoutTS, tsWant{
+		{"h264 aac", "h264.ts", append(h264, "-c:a", "aac"), false, tsframe.TS, tsWant{
 			video: codecH264, profile: "High",
 			width: 320, height: 180, fps: Rational{25, 1}, audio: codecAAC, channels: 1, duration: 6 * time.Second, keyframes: 3, gop: 180000,
 		}},
 		{
 			"h264 b-frames", "h264b.ts",
 			[]string{"-c:v", "libx264", "-g", "50", "-bf", "2", "-c:a", "aac"},
-			false, layoutTS,
+			false, tsframe.TS,
 			tsWant{
 				video: codecH264, width: 320, height: 180, fps: Rational{25, 1}, bFrames: true, audio: codecAAC,
 				duration: 6 * time.Second, keyframes: 3, gop: 180000,
@@ -244,36 +245,36 @@ func TestProbeTSFFmpeg(t *testing.T) {
 		{
 			"h265", "hevc.ts",
 			[]string{"-c:v", "libx265", "-x265-params", "log-level=none", "-g", "50", "-c:a", "aac"},
-			true, layoutTS,
+			true, tsframe.TS,
 			tsWant{
 				video: codecH265, profile: "Main", width: 320, height: 180, fps: Rational{25, 1}, bFrames: true,
 				audio: codecAAC, duration: 6 * time.Second, keyframes: 3, gop: 180000,
 			},
 		},
-		{"opus", "opus.ts", append(h264, "-c:a", "libopus"), false, layoutTS, tsWant{
+		{"opus", "opus.ts", append(h264, "-c:a", "libopus"), false, tsframe.TS, tsWant{
 			video: codecH264, width: 320, height: 180,
 			fps: Rational{25, 1}, audio: codecOpus, duration: 6 * time.Second, keyframes: 3,
 		}},
-		{"ac3", "ac3.ts", append(h264, "-c:a", "ac3"), false, layoutTS, tsWant{
+		{"ac3", "ac3.ts", append(h264, "-c:a", "ac3"), false, tsframe.TS, tsWant{
 			video: codecH264, width: 320, height: 180,
 			fps: Rational{25, 1}, audio: codecAC3, duration: 6 * time.Second, keyframes: 3,
 		}},
-		{"m2ts", "h264.m2ts", append(h264, "-an"), false, layoutM2TS, tsWant{
+		{"m2ts", "h264.m2ts", append(h264, "-an"), false, tsframe.M2TS, tsWant{
 			video: codecH264, width: 320, height: 180,
 			fps: Rational{25, 1}, duration: 6 * time.Second, keyframes: 3,
 		}},
 		{
 			"mpeg2 video", "mpeg2.ts",
 			[]string{"-c:v", "mpeg2video", "-c:a", "mp2"},
-			false, layoutTS,
+			false, tsframe.TS,
 			tsWant{problem: "unsupported video codec mpeg2", video: "mpeg2"},
 		},
 		{
-			"mp3 audio", "mp3.ts", append(h264, "-c:a", "libmp3lame"), false, layoutTS,
+			"mp3 audio", "mp3.ts", append(h264, "-c:a", "libmp3lame"), false, tsframe.TS,
 			tsWant{problem: "unsupported audio codec mp3", audio: "mp3"},
 		},
 		{
-			"mp2 audio", "mp2.ts", append(h264, "-c:a", "mp2"), false, layoutTS,
+			"mp2 audio", "mp2.ts", append(h264, "-c:a", "mp2"), false, tsframe.TS,
 			tsWant{problem: "unsupported audio codec mp2", audio: "mp2"},
 		},
 	}

@@ -1,6 +1,10 @@
 package source
 
-import "fmt"
+import (
+	"fmt"
+
+	"onair/internal/tsframe"
+)
 
 // The MPEG-TS demuxer of this package follows two PIDs (video and one audio) over whole
 // transport packets, checks their continuity counters, parses PES headers and assembles
@@ -14,50 +18,27 @@ import "fmt"
 // 2.4.3.6 and 2.4.3.7 (PES packet).
 
 const (
-	tsPacketSize = 188
-	tsSyncByte   = 0x47
+	tsPacketSize = tsframe.PacketSize
+	tsSyncByte   = tsframe.SyncByte
 	// noPID never matches a packet: PIDs have 13 bits.
 	noPID = 0x2000
 	// tsWrap is the period of 33-bit timestamps.
 	tsWrap = int64(1) << 33
 )
 
-// tsLayout is the packet framing of a file: 188-byte packets, or 192-byte M2TS packets with a
-// 4-byte timestamp prefix before the sync byte.
-type tsLayout struct {
-	stride  int
-	syncOff int
-}
+// tsLayout is the packet framing of a file (see tsframe.Layout).
+type tsLayout = tsframe.Layout
 
 var (
-	layoutTS   = tsLayout{stride: 188, syncOff: 0}
-	layoutM2TS = tsLayout{stride: 192, syncOff: 4}
+	layoutTS   = tsframe.TS
+	layoutM2TS = tsframe.M2TS
 )
 
-// detectTSLayout returns the framing whose sync bytes line up over the first packets of b
-// (up to eight, at least one).
-func detectTSLayout(b []byte) (tsLayout, bool) {
-	for _, l := range []tsLayout{layoutTS, layoutM2TS} {
-		n := 0
-		for i := l.syncOff; i+tsPacketSize-l.syncOff <= len(b) && n < 8; i += l.stride {
-			if b[i] != tsSyncByte {
-				n = -1
-				break
-			}
-			n++
-		}
-		if n > 0 {
-			return l, true
-		}
-	}
-	return tsLayout{}, false
-}
-
-// readTimestamp decodes a 33-bit PTS or DTS field; ok is false when its marker bits are wrong.
-func readTimestamp(b []byte) (int64, bool) {
-	ok := b[0]&1 == 1 && b[2]&1 == 1 && b[4]&1 == 1
-	return int64(b[0]>>1&0x07)<<30 | int64(b[1])<<22 | int64(b[2]>>1)<<15 | int64(b[3])<<7 | int64(b[4]>>1), ok
-}
+// detectTSLayout and readTimestamp are tsframe's.
+var (
+	detectTSLayout = tsframe.Detect
+	readTimestamp  = tsframe.Timestamp
+)
 
 // unwrapper turns 33-bit timestamps into the continuous time line of a keyframe index: each
 // value becomes the one congruent to it modulo 2^33 that is nearest to the previous value.
@@ -166,7 +147,7 @@ func (d *tsDemux) corrupt(off int64, format string, args ...any) error {
 // feed demuxes the whole packets of b, which starts at file offset off, until the end of b,
 // the limit or a stop.
 func (d *tsDemux) feed(b []byte, off int64) error {
-	stride, so := d.layout.stride, d.layout.syncOff
+	stride, so := d.layout.Stride, d.layout.SyncOff
 	vpid, apid := d.v.pid, d.a.pid
 	for i := 0; i+stride <= len(b); i += stride {
 		poff := off + int64(i)

@@ -112,12 +112,12 @@ func scanTSHead(path string, head []byte, eof bool) (*tsHeadScan, error) {
 	hs := &tsHeadScan{pmtPID: -1}
 	hs.h.layout = layout
 	hs.h.audioPID = noPID
-	whole := len(head) / layout.stride * layout.stride
+	whole := len(head) / layout.Stride * layout.Stride
 	head = head[:whole]
 
 	var pat, pmt psiAssembler
-	for i := 0; i+layout.stride <= len(head) && !hs.havePMT; i += layout.stride {
-		p := head[i+layout.syncOff : i+layout.syncOff+tsPacketSize]
+	for i := 0; i+layout.Stride <= len(head) && !hs.havePMT; i += layout.Stride {
+		p := head[i+layout.SyncOff : i+layout.SyncOff+tsPacketSize]
 		if p[0] != tsSyncByte {
 			return nil, fmt.Errorf("%s: %w: lost packet sync at byte %d", path, ErrCorrupt, i)
 		}

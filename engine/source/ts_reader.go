@@ -48,7 +48,7 @@ func (r *tsReader) Range(ctx context.Context, from, to int64) (video, audio []Fr
 	if len(kfs) == 0 {
 		return nil, nil, fmt.Errorf("%s: %w: the index is empty", path, ErrIndexMismatch)
 	}
-	stride := int64(h.layout.stride)
+	stride := int64(h.layout.Stride)
 
 	// The keyframe the video starts at, and where reading starts.
 	i := max(0, sort.Search(len(kfs), func(i int) bool { return kfs[i].PTS > from })-1)
@@ -137,7 +137,7 @@ func (r *tsReader) seekPoint(i int) (off, ref int64) {
 		return prev.Offset, prev.PTS
 	}
 	// prev.PTS <= target < next.PTS.
-	stride := int64(r.h.layout.stride)
+	stride := int64(r.h.layout.Stride)
 	frac := new(big.Int).Mul(big.NewInt(next.Offset-prev.Offset), big.NewInt(target-prev.PTS))
 	frac.Quo(frac, big.NewInt(next.PTS-prev.PTS))
 	off = prev.Offset + frac.Int64()/stride*stride
@@ -148,7 +148,7 @@ func (r *tsReader) seekPoint(i int) (off, ref int64) {
 // file. It reads in large blocks up to a little after endOff, where the video ends, then in
 // small ones, since the audio usually completes soon after.
 func (r *tsReader) read(ctx context.Context, d *tsDemux, startOff, endOff, limit int64) error {
-	path, size, stride := r.f.Name(), r.f.Size(), d.layout.stride
+	path, size, stride := r.f.Name(), r.f.Size(), d.layout.Stride
 	bufp := tsBufPool.Get().(*[]byte)
 	defer tsBufPool.Put(bufp)
 	if n := tsReadPackets * stride; cap(*bufp) < n {
