@@ -11,6 +11,8 @@ import (
 	"github.com/Eyevinn/mp4ff/hevc"
 	"github.com/Eyevinn/mp4ff/mp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"onair/internal/mp4track"
 )
 
 // MP4 probing reads the box structure with mp4ff (lazily: the mdat payload is skipped) and
@@ -144,27 +146,13 @@ func mp4Tracks(moov *mp4.MoovBox, size int64, res *probeResult) error {
 	if moov.Mvhd != nil {
 		movieTimescale = moov.Mvhd.Timescale
 	}
-	chapterIDs := map[uint32]bool{}
-	for _, trak := range moov.Traks {
-		for _, c := range trak.Children {
-			if tref, ok := c.(*mp4.TrefBox); ok {
-				for _, tc := range tref.Children {
-					if tt, ok := tc.(*mp4.TrefTypeBox); ok && tt.Name == "chap" {
-						for _, id := range tt.TrackIDs {
-							chapterIDs[id] = true
-						}
-					}
-				}
-			}
-		}
-	}
+	chapterIDs := mp4track.ChapterTrackIDs(moov)
 
 	var videoTrak, audioTrak *mp4.TrakBox
 	var vp videoParams
 	unsupportedVideo, unsupportedAudio := "", ""
 	for _, trak := range moov.Traks {
-		if trak.Mdia == nil || trak.Mdia.Hdlr == nil || trak.Mdia.Minf == nil || trak.Mdia.Minf.Stbl == nil ||
-			trak.Mdia.Minf.Stbl.Stsd == nil || trak.Mdia.Mdhd == nil {
+		if !mp4track.Complete(trak) {
 			continue
 		}
 		if trak.Tkhd != nil && chapterIDs[trak.Tkhd.TrackID] {

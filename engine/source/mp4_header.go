@@ -11,6 +11,7 @@ import (
 	"github.com/Eyevinn/mp4ff/mp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
+	"onair/internal/mp4track"
 	"onair/library"
 )
 
@@ -77,25 +78,11 @@ func mp4Tracks(f file, moov *mp4.MoovBox) (*mp4Header, error) {
 	if moov.Mvhd != nil {
 		movieTimescale = moov.Mvhd.Timescale
 	}
-	chapters := map[uint32]bool{}
-	for _, trak := range moov.Traks {
-		for _, c := range trak.Children {
-			if tref, ok := c.(*mp4.TrefBox); ok {
-				for _, tc := range tref.Children {
-					if tt, ok := tc.(*mp4.TrefTypeBox); ok && tt.Name == "chap" {
-						for _, id := range tt.TrackIDs {
-							chapters[id] = true
-						}
-					}
-				}
-			}
-		}
-	}
+	chapters := mp4track.ChapterTrackIDs(moov)
 	h := &mp4Header{}
 	var videoTrak, audioTrak *mp4.TrakBox
 	for _, trak := range moov.Traks {
-		if trak.Mdia == nil || trak.Mdia.Hdlr == nil || trak.Mdia.Minf == nil || trak.Mdia.Minf.Stbl == nil ||
-			trak.Mdia.Minf.Stbl.Stsd == nil || trak.Mdia.Mdhd == nil {
+		if !mp4track.Complete(trak) {
 			continue
 		}
 		if trak.Tkhd != nil && chapters[trak.Tkhd.TrackID] {
