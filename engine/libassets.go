@@ -15,21 +15,24 @@ import (
 type LibraryStore interface {
 	Get(ctx context.Context, id int64) (library.Asset, error)
 	Keyframes(ctx context.Context, id int64) (library.KeyframeIndex, error)
+	// Generation changes whenever a scan may have changed an asset.
+	Generation() int64
 }
 
-// LibraryAssets adapts the library to Assets, caching what it looked up (keyed
-// by id, path, size and mtime, so a changed file is looked up again). One
-// mutex guards the cache.
+// LibraryAssets adapts the library to Assets, caching what it looked up for as
+// long as the library's scan generation stays the same, so rendering a segment
+// costs no database query. One mutex guards the cache.
 type LibraryAssets struct {
 	Store LibraryStore
 
 	mu    sync.Mutex
+	gen   int64
 	cache map[int64]cachedAsset
 }
 
 type cachedAsset struct {
-	key   string
 	asset Asset
+	err   error // ErrUnplayable for a missing or unplayable asset
 }
 
 // maxCachedAssets bounds the cache; past it, the cache is cleared.
@@ -39,6 +42,32 @@ const maxCachedAssets = 4096
 // library is an ErrUnplayable error; its metadata is still returned so the
 // slate can match the stream.
 func (l *LibraryAssets) Asset(ctx context.Context, id int64) (Asset, error) {
+	gen := l.Store.Generation()
+	l.mu.Lock()
+	if l.gen != gen || len(l.cache) >= maxCachedAssets {
+		l.cache, l.gen = nil, gen
+	}
+	if c, ok := l.cache[id]; ok {
+		l.mu.Unlock()
+		return c.asset, c.err
+	}
+	l.mu.Unlock()
+	a, err := l.lookup(ctx, id)
+	if err == nil || errors.Is(err, ErrUnplayable) {
+		l.mu.Lock()
+		if l.gen == gen {
+			if l.cache == nil {
+				l.cache = map[int64]cachedAsset{}
+			}
+			l.cache[id] = cachedAsset{asset: a, err: err}
+		}
+		l.mu.Unlock()
+	}
+	return a, err
+}
+
+// lookup reads an asset and its keyframe index from the library.
+func (l *LibraryAssets) lookup(ctx context.Context, id int64) (Asset, error) {
 	la, err := l.Store.Get(ctx, id)
 	if err != nil {
 		if errors.Is(err, library.ErrNotFound) {
@@ -46,13 +75,6 @@ func (l *LibraryAssets) Asset(ctx context.Context, id int64) (Asset, error) {
 		}
 		return Asset{}, err
 	}
-	key := fmt.Sprintf("%s|%d|%d|%s", la.Path, la.Size, la.MTime.UnixNano(), la.Status)
-	l.mu.Lock()
-	if c, ok := l.cache[id]; ok && c.key == key {
-		l.mu.Unlock()
-		return c.asset, nil
-	}
-	l.mu.Unlock()
 
 	a := Asset{ID: la.ID, Path: la.Path, Container: la.Container, Duration: DurationToTicks(la.Duration), Params: ParamsKey(la)}
 	if la.Video != nil {
@@ -77,12 +99,6 @@ func (l *LibraryAssets) Asset(ctx context.Context, id int64) (Asset, error) {
 	if len(a.Keyframes) == 0 || a.Keyframes[0] != 0 {
 		return a, fmt.Errorf("%s: %w: the first picture is not a keyframe", la.Path, ErrUnplayable)
 	}
-	l.mu.Lock()
-	if l.cache == nil || len(l.cache) >= maxCachedAssets {
-		l.cache = map[int64]cachedAsset{}
-	}
-	l.cache[id] = cachedAsset{key: key, asset: a}
-	l.mu.Unlock()
 	return a, nil
 }
 

@@ -106,8 +106,13 @@ func (s *Store) Scan(ctx context.Context, roots []string, progress func(ScanProg
 		sc.sum.Elapsed = s.opts.Now().Sub(sc.start)
 	}
 	sc.sum.Problems = mergeProblems(sc.sum.Problems)
+	s.generation.Add(1)
 	return sc.sum, err
 }
+
+// Generation counts the scans this Store has run (finished or not); cached
+// asset lookups are valid while it stays the same.
+func (s *Store) Generation() int64 { return s.generation.Load() }
 
 type scanRun struct {
 	store    *Store

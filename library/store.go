@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"onair/internal/sqlitedb"
@@ -49,11 +50,13 @@ type Options struct {
 // query-only connections that WAL lets run beside the writer. Scan calls are serialized by
 // scanMu. A Store is safe for concurrent use.
 type Store struct {
-	w      *sql.DB
-	r      *sql.DB
-	db     *sqlitedb.DB
-	opts   Options
-	scanMu sync.Mutex
+	w  *sql.DB
+	r  *sql.DB
+	db *sqlitedb.DB
+	// generation counts scans (see Generation).
+	generation atomic.Int64
+	opts       Options
+	scanMu     sync.Mutex
 }
 
 // Open opens (creating if needed) the library database at path and applies pending
