@@ -210,15 +210,8 @@ func startServer(t *testing.T, root, channels string) *e2eServer {
 			t.Logf("server log:\n%s", tail(errb.String(), 60))
 		}
 	})
-	s := &e2eServer{stderr: errb}
-	waitFor(t, 30*time.Second, "serving line", func() bool {
-		if m := servingRE.FindStringSubmatch(out.String()); m != nil {
-			s.base = m[1]
-			return true
-		}
-		return false
-	})
-	waitFor(t, 60*time.Second, "readiness", func() bool { c, _ := get(t, s.base+"/readyz"); return c == 200 })
+	s := &e2eServer{stderr: errb, base: waitServing(t, out)}
+	waitReady(t, s.base)
 	waitFor(t, 30*time.Second, "the channel's first segment", func() bool {
 		c, _ := get(t, s.channelURL("index.m3u8"))
 		return c == 200

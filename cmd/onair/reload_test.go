@@ -33,15 +33,8 @@ func TestChannelFilesReload(t *testing.T) {
 		cancel()
 		require.Equal(t, 0, <-done, errb.String())
 	}()
-	var base string
-	waitFor(t, 20*time.Second, "serving line", func() bool {
-		m := servingRE.FindStringSubmatch(out.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	})
-	waitFor(t, 60*time.Second, "readiness", func() bool { c, _ := get(t, base+"/readyz"); return c == 200 })
+	base := waitServing(t, out)
+	waitReady(t, base)
 	names := func() []string {
 		_, body := get(t, base+"/api/v1/channels")
 		var v struct {

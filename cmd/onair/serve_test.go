@@ -21,6 +21,27 @@ import (
 
 var servingRE = regexp.MustCompile(`serving on (http://\S+)`)
 
+// waitServing waits for the "serving on URL" line of a server's stdout and
+// returns the URL.
+func waitServing(t *testing.T, stdout interface{ String() string }) string {
+	t.Helper()
+	var base string
+	waitFor(t, 30*time.Second, "serving line", func() bool {
+		if m := servingRE.FindStringSubmatch(stdout.String()); m != nil {
+			base = m[1]
+			return true
+		}
+		return false
+	})
+	return base
+}
+
+// waitReady waits until base/readyz answers 200.
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	waitFor(t, 60*time.Second, "readiness", func() bool { c, _ := get(t, base+"/readyz"); return c == 200 })
+}
+
 // waitFor polls cond every 20 ms until it is true or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -69,17 +90,10 @@ func TestServeInProcess(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--data", data, "--library", root}, e)
 	}()
-	var base string
-	waitFor(t, 20*time.Second, "serving line", func() bool {
-		m := servingRE.FindStringSubmatch(out.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	})
+	base := waitServing(t, out)
 	code, body := get(t, base+"/healthz")
 	require.Equal(t, 200, code, body)
-	waitFor(t, 60*time.Second, "readiness", func() bool { c, _ := get(t, base+"/readyz"); return c == 200 })
+	waitReady(t, base)
 
 	code, body = get(t, base+"/api/v1/library?kind=episode")
 	require.Equal(t, 200, code, body)
@@ -152,15 +166,8 @@ func TestServeBinarySIGTERM(t *testing.T) {
 	srv.Stdout, srv.Stderr = stdout, stderr
 	require.NoError(t, srv.Start())
 	t.Cleanup(func() { _ = srv.Process.Kill() })
-	var base string
-	waitFor(t, 20*time.Second, "serving line", func() bool {
-		m := servingRE.FindStringSubmatch(stdout.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	})
-	waitFor(t, 60*time.Second, "readiness", func() bool { c, _ := get(t, base+"/readyz"); return c == 200 })
+	base := waitServing(t, stdout)
+	waitReady(t, base)
 	require.NoError(t, srv.Process.Signal(syscall.SIGHUP))
 	waitFor(t, 20*time.Second, "the SIGHUP reload", func() bool {
 		return strings.Contains(stderr.String(), "reloading channel files") && strings.Contains(stderr.String(), "why=SIGHUP")
