@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -136,16 +137,17 @@ func listChannels(ctx context.Context, c *http.Client, base string) ([]string, e
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, err
+	var list struct {
+		Channels []struct {
+			ID string `json:"id"`
+		} `json:"channels"`
 	}
-	// The ids are the values of "id" keys at the top of each channel object.
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&list); err != nil {
+		return nil, fmt.Errorf("%s/api/v1/channels: %w", base, err)
+	}
 	var ids []string
-	for _, part := range strings.Split(string(b), `"id": "`)[1:] {
-		if i := strings.IndexByte(part, '"'); i > 0 {
-			ids = append(ids, part[:i])
-		}
+	for _, c := range list.Channels {
+		ids = append(ids, c.ID)
 	}
 	return ids, nil
 }
