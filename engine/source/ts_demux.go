@@ -29,11 +29,6 @@ const (
 // tsLayout is the packet framing of a file (see tsframe.Layout).
 type tsLayout = tsframe.Layout
 
-var (
-	layoutTS   = tsframe.TS
-	layoutM2TS = tsframe.M2TS
-)
-
 // detectTSLayout and readTimestamp are tsframe's.
 var (
 	detectTSLayout = tsframe.Detect
