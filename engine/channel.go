@@ -422,8 +422,16 @@ func (c *Channel) Render(ctx context.Context, seq int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	seg, err := c.splice(ctx, ref)
-	if err != nil {
+	var seg Segment
+	if ref.Item.AssetID == 0 {
+		// A planned slate: the picture it was placed with, and no error.
+		var a Asset
+		a.Width, a.Height, a.FrameRateNum, a.FrameRateDen = paramsPicture(ref.Item.Params)
+		seg, err = Slate(a, &ref.Item, ref.Index, []string{c.cfg.Name, ref.Item.Title})
+	} else {
+		seg, err = c.splice(ctx, ref)
+	}
+	if err != nil && ref.Item.AssetID != 0 {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

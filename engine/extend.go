@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"onair/library"
 )
@@ -12,6 +13,7 @@ import (
 // Entry is one source range a Planner proposes; the engine snaps it to
 // keyframes and places it on the channel clock.
 type Entry struct {
+	// AssetID 0 is the generated slate (see SlateEntry).
 	AssetID int64
 	// In and Out are ticks from the asset's first picture; Out 0 means the asset's end.
 	In, Out  int64
@@ -24,8 +26,28 @@ type Entry struct {
 // string the engine stores with the log, so a restart continues where the log
 // ends.
 type Planner interface {
-	// Next returns the entries that follow state (at least one) and the state after them.
-	Next(ctx context.Context, state string) ([]Entry, string, error)
+	// Next returns the entries that follow the cursor (at least one) and the
+	// planner state after them.
+	Next(ctx context.Context, at Cursor) ([]Entry, string, error)
+}
+
+// Cursor is where a channel's log ends: where a planner plans from.
+type Cursor struct {
+	// State is the planner state stored after the last item ("" for a new log).
+	State string
+	// End is the media time (ticks from the channel's epoch) at which the log ends.
+	End int64
+	// Wall is the wall-clock time of End.
+	Wall time.Time
+	// Params is the stream-parameter key of the last item ("" for a new log).
+	Params string
+}
+
+// SlateEntry is an entry for the generated slate lasting d ticks (rounded
+// down to whole frames of the picture it takes: the previous item's, or
+// 640x360 at 25 fps): a planner's filler of last resort.
+func SlateEntry(kind Kind, title string, d int64) Entry {
+	return Entry{Kind: kind, Title: title, Out: d}
 }
 
 // Asset is what the engine needs of a library asset to place it.
@@ -117,6 +139,38 @@ func PlaceEntry(prev *Item, a Asset, e Entry, seg Segmenting) (Item, error) {
 	return it, nil
 }
 
+// SlateAsset is the generated slate as an asset of duration d ticks (whole
+// frames, at least one), with a keyframe on every frame so that it fills a gap
+// to within a frame. It takes the picture of prev (nil: 640x360 at 25 fps).
+func SlateAsset(prev *Item, d int64) (Asset, error) {
+	w, h, num, den := 640, 360, 25, 1
+	if prev != nil {
+		if pw, ph, pn, pd := paramsPicture(prev.Params); pw >= 16 && ph >= 16 && pw%2 == 0 && ph%2 == 0 && pn > 0 && pd > 0 {
+			w, h, num, den = pw, ph, pn, pd
+		}
+	}
+	frames := d * int64(num) / (Hz * int64(den))
+	if frames < 1 {
+		return Asset{}, fmt.Errorf("slate of %s: shorter than one frame", TicksToDuration(d))
+	}
+	a := Asset{
+		Path: "(slate)", Width: w, Height: h, FrameRateNum: num, FrameRateDen: den,
+		Params:    SlateParams(w, h, num, den),
+		Keyframes: make([]int64, frames),
+	}
+	for k := range a.Keyframes {
+		a.Keyframes[k] = int64(k) * Hz * int64(den) / int64(num)
+	}
+	a.Duration = frames * Hz * int64(den) / int64(num)
+	return a, nil
+}
+
+// SlateParams is the stream-parameter key of the generated slate: its own
+// encoder, so a splice to or from it is a discontinuity.
+func SlateParams(w, h, num, den int) string {
+	return fmt.Sprintf("h264/slate/-/%dx%d/%d/%d/bfalse|aac/48000/2", w, h, num, den)
+}
+
 // snap returns the keyframe nearest to t (ties to the earlier one); end, when
 // positive, is also a candidate.
 func snap(keyframes []int64, t, end int64) int64 {
@@ -179,7 +233,12 @@ func Extend(ctx context.Context, store *LogStore, channel string, p Planner, ass
 		return nil
 	}
 	for prev == nil || prev.End() < until {
-		entries, next, err := p.Next(ctx, state)
+		at := Cursor{State: state, Wall: st.Epoch}
+		if prev != nil {
+			at.End, at.Params = prev.End(), prev.Params
+			at.Wall = st.Epoch.Add(TicksToDuration(at.End))
+		}
+		entries, next, err := p.Next(ctx, at)
 		if err != nil {
 			if ferr := flush(); ferr != nil {
 				return appended, ferr
@@ -188,7 +247,13 @@ func Extend(ctx context.Context, store *LogStore, channel string, p Planner, ass
 		}
 		placed := 0
 		for _, e := range entries {
-			a, err := assets.Asset(ctx, e.AssetID)
+			var a Asset
+			var err error
+			if e.AssetID == 0 {
+				a, err = SlateAsset(prev, e.Out)
+			} else {
+				a, err = assets.Asset(ctx, e.AssetID)
+			}
 			var it Item
 			if err == nil {
 				it, err = PlaceEntry(prev, a, e, seg)

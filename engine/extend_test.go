@@ -35,8 +35,8 @@ func gopAsset(id int64, path string, dur, gop int64, params string) Asset {
 // listPlanner loops over a fixed list; its state is the next position.
 type listPlanner []Entry
 
-func (l listPlanner) Next(_ context.Context, state string) ([]Entry, string, error) {
-	i, _ := strconv.Atoi(state)
+func (l listPlanner) Next(_ context.Context, at Cursor) ([]Entry, string, error) {
+	i, _ := strconv.Atoi(at.State)
 	return []Entry{l[i%len(l)]}, strconv.Itoa((i + 1) % len(l)), nil
 }
 
@@ -231,4 +231,59 @@ func TestRebuildKeepsThePublishedPast(t *testing.T) {
 	for _, it := range after[kept:] {
 		require.Equal(t, int64(3), it.AssetID, "planned again with the new plan")
 	}
+}
+
+// padPlanner plays asset 1 and then pads with the slate to the next whole
+// minute of the wall clock, recording the cursors it was asked from.
+type padPlanner struct{ cursors []Cursor }
+
+func (p *padPlanner) Next(_ context.Context, at Cursor) ([]Entry, string, error) {
+	p.cursors = append(p.cursors, at)
+	next := at.Wall.Truncate(time.Minute).Add(time.Minute)
+	if at.State == "pad" {
+		return []Entry{SlateEntry(KindFiller, "filler", DurationToTicks(next.Sub(at.Wall)))}, "", nil
+	}
+	return []Entry{{AssetID: 1, Kind: KindProgram, Title: "clip"}}, "pad", nil
+}
+
+func TestExtendSlateFillsToTheMinute(t *testing.T) {
+	ctx := context.Background()
+	s, _, _ := openTestLog(t)
+	const sec = Hz
+	assets := assetTable{1: gopAsset(1, "clips/c.ts", 50*sec, 2*sec, "h264/main/4.0/640x360/25/1/bfalse|aac/48000/2")}
+	epoch := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, s.CreateChannel(ctx, "ch", epoch, epoch))
+	p := &padPlanner{}
+	_, err := Extend(ctx, s, "ch", p, assets, Segmenting{}, 180*sec, nil)
+	require.NoError(t, err)
+	items, err := s.ItemsFrom(ctx, "ch", 0, 100)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(items), 6)
+	// clip 0:00-0:50, slate 0:50-1:00, clip 1:00-1:50, slate 1:50-2:00, ...
+	for i, it := range items {
+		if i%2 == 0 {
+			require.Equal(t, int64(1), it.AssetID)
+			require.Equal(t, int64(i/2)*60*sec, it.Start, "item %d starts on the minute", i)
+			continue
+		}
+		require.Equal(t, int64(0), it.AssetID)
+		require.Equal(t, KindFiller, it.Kind)
+		require.Equal(t, int64(10*sec), it.Duration, "item %d: slate to the minute", i)
+		require.Equal(t, SlateParams(640, 360, 25, 1), it.Params, "the slate takes the clip's picture")
+		require.True(t, it.Discontinuity, "a splice to the slate is signalled")
+		require.True(t, i+1 == len(items) || items[i+1].Discontinuity, "and back")
+		for j := range it.Cuts {
+			from, to := it.SegmentRange(j)
+			require.LessOrEqual(t, to-from, int64(4*sec+sec/2))
+		}
+	}
+	require.Equal(t, Cursor{State: "", Wall: epoch}, p.cursors[0])
+	require.Equal(t, int64(50*sec), p.cursors[1].End)
+	require.Equal(t, epoch.Add(50*time.Second), p.cursors[1].Wall)
+	require.Equal(t, items[0].Params, p.cursors[1].Params)
+
+	// The slate renders as segments of its own picture.
+	seg, err := Slate(Asset{Width: 640, Height: 360, FrameRateNum: 25, FrameRateDen: 1}, &items[1], 0, []string{"ONAIR"})
+	require.NoError(t, err)
+	require.True(t, seg.Units[0].Key)
 }

@@ -70,7 +70,8 @@ type plannerState struct {
 }
 
 // Next implements engine.Planner.
-func (p *Planner) Next(ctx context.Context, state string) ([]engine.Entry, string, error) {
+func (p *Planner) Next(ctx context.Context, at engine.Cursor) ([]engine.Entry, string, error) {
+	state := at.State
 	st := plannerState{Ptr: map[string]int64{}}
 	if state != "" {
 		if err := json.Unmarshal([]byte(state), &st); err != nil {
