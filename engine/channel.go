@@ -423,13 +423,15 @@ func (c *Channel) Render(ctx context.Context, seq int64) ([]byte, error) {
 		return nil, err
 	}
 	var seg Segment
+	sc := GetScratch()
+	defer PutScratch(sc)
 	if ref.Item.AssetID == 0 {
 		// A planned slate: the picture it was placed with, and no error.
 		var a Asset
 		a.Width, a.Height, a.FrameRateNum, a.FrameRateDen = paramsPicture(ref.Item.Params)
 		seg, err = Slate(a, &ref.Item, ref.Index, []string{c.cfg.Name, ref.Item.Title})
 	} else {
-		seg, err = c.splice(ctx, ref)
+		seg, err = c.splice(ctx, ref, sc)
 	}
 	if err != nil && ref.Item.AssetID != 0 {
 		if ctx.Err() != nil {
@@ -456,7 +458,7 @@ func (c *Channel) Render(ctx context.Context, seq int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func (c *Channel) splice(ctx context.Context, ref SegmentRef) (Segment, error) {
+func (c *Channel) splice(ctx context.Context, ref SegmentRef, sc *Scratch) (Segment, error) {
 	if ref.Item.AssetID == 0 {
 		return Segment{}, fmt.Errorf("item %d has no asset", ref.Item.Index)
 	}
@@ -467,7 +469,7 @@ func (c *Channel) splice(ctx context.Context, ref SegmentRef) (Segment, error) {
 	if a.Params != ref.Item.Params {
 		return Segment{}, fmt.Errorf("%s changed since it was scheduled: stream parameters %s, scheduled with %s", a.Path, a.Params, ref.Item.Params)
 	}
-	return Splice(ctx, c.deps.Sources, a, &ref.Item, ref.Index)
+	return SpliceWith(ctx, c.deps.Sources, a, &ref.Item, ref.Index, sc)
 }
 
 func (c *Channel) addError(e ChannelError) {

@@ -65,5 +65,5 @@ func Slate(a Asset, it *Item, i int, lines []string) (Segment, error) {
 	for pts := ceilDiv(segStart, frame) * frame; pts < segEnd; pts += frame {
 		audio = append(audio, muxer.Unit{Track: 1, PTS: pts, DTS: pts, Data: [][]byte{silence}})
 	}
-	return Segment{Config: cfg, Units: mergeByDTS(video, audio)}, nil
+	return Segment{Config: cfg, Units: mergeByDTS(nil, video, audio)}, nil
 }

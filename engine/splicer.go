@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 
 	"onair/engine/source"
 	"onair/library"
@@ -42,6 +43,31 @@ type Segment struct {
 // the item; a slot with no source frame within one frame is left empty. So at
 // every splice audio is within one audio frame of video.
 func Splice(ctx context.Context, src Sources, a Asset, it *Item, i int) (Segment, error) {
+	return SpliceWith(ctx, src, a, it, i, nil)
+}
+
+// Scratch is memory that consecutive SpliceWith calls reuse: a segment's
+// units alias it until the next call with the same Scratch. Not safe for
+// concurrent use; see ScratchPool.
+type Scratch struct {
+	src                  source.Buffers
+	video, audio, merged []muxer.Unit
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(Scratch) }}
+
+// GetScratch takes a Scratch from a process-wide pool; PutScratch returns it
+// once the segment made with it has been muxed.
+func GetScratch() *Scratch { return scratchPool.Get().(*Scratch) }
+
+// PutScratch returns sc to the pool.
+func PutScratch(sc *Scratch) { scratchPool.Put(sc) }
+
+// SpliceWith is Splice reusing the memory of sc (nil: fresh memory).
+func SpliceWith(ctx context.Context, src Sources, a Asset, it *Item, i int, sc *Scratch) (Segment, error) {
+	if sc == nil {
+		sc = new(Scratch)
+	}
 	from, to := it.SegmentRange(i)
 	r, err := src.Open(a.Path, a.Container, a.Index)
 	if err != nil {
@@ -51,7 +77,7 @@ func Splice(ctx context.Context, src Sources, a Asset, it *Item, i int) (Segment
 	info := r.Info()
 	srcFrom := a.Index.StartPTS + it.In + from
 	srcTo := a.Index.StartPTS + it.In + to
-	video, audio, err := r.Range(ctx, srcFrom, srcTo)
+	video, audio, err := r.RangeWith(ctx, srcFrom, srcTo, &sc.src)
 	if err != nil {
 		return Segment{}, err
 	}
@@ -66,7 +92,7 @@ func Splice(ctx context.Context, src Sources, a Asset, it *Item, i int) (Segment
 	segEnd := it.Start + to
 	k := video[0]
 	reorder := k.PTS - k.DTS
-	units := make([]muxer.Unit, 0, len(video)+len(audio))
+	units := sc.video[:0]
 	for _, f := range video {
 		if i == 0 && f.PTS < srcFrom {
 			// A leading picture of an open-GOP keyframe: it references the
@@ -79,26 +105,28 @@ func Splice(ctx context.Context, src Sources, a Asset, it *Item, i int) (Segment
 		}
 		units = append(units, muxer.Unit{Track: 0, DTS: dts, PTS: dts + (f.PTS - f.DTS), Key: f.Key, Data: f.Data})
 	}
+	sc.video = units
 	if len(cfg.Tracks) > 1 {
-		units = mergeByDTS(units, alignAudio(info, audio, srcFrom, segStart+reorder, segEnd+reorder))
+		sc.audio = alignAudio(sc.audio[:0], info, audio, srcFrom, segStart+reorder, segEnd+reorder)
+		sc.merged = mergeByDTS(sc.merged[:0], units, sc.audio)
+		units = sc.merged
 	}
 	return Segment{Config: cfg, Units: units}, nil
 }
 
 // alignAudio lays source audio frames onto the channel's audio grid for the
 // presentation span [start, end); srcStart is the source time presented at start.
-func alignAudio(info source.Info, audio []source.Frame, srcStart, start, end int64) []muxer.Unit {
+func alignAudio(out []muxer.Unit, info source.Info, audio []source.Frame, srcStart, start, end int64) []muxer.Unit {
 	samples := int64(info.AudioFrameSamples)
 	rate := int64(info.SampleRate)
 	if samples <= 0 || rate <= 0 || len(audio) == 0 {
-		return nil
+		return out
 	}
 	den := samples * Hz
 	ptsOf := func(j int64) int64 { return floorDiv(j*den, rate) }
 	frame := ptsOf(1)
 	j0 := ceilDiv(start*rate, den)
 	j1 := ceilDiv(end*rate, den)
-	var out []muxer.Unit
 	for j := j0; j < j1; j++ {
 		pts := ptsOf(j)
 		want := srcStart + (pts - start)
@@ -120,8 +148,7 @@ func alignAudio(info source.Info, audio []source.Frame, srcStart, start, end int
 }
 
 // mergeByDTS interleaves video and audio units in DTS order (video first on ties).
-func mergeByDTS(video, audio []muxer.Unit) []muxer.Unit {
-	out := make([]muxer.Unit, 0, len(video)+len(audio))
+func mergeByDTS(out, video, audio []muxer.Unit) []muxer.Unit {
 	i, j := 0, 0
 	for i < len(video) || j < len(audio) {
 		if j >= len(audio) || (i < len(video) && video[i].DTS <= audio[j].DTS) {

@@ -15,20 +15,24 @@ import (
 
 type remuxOpts struct {
 	segment time.Duration
+	workers int
 }
 
 func remuxCommand() *command {
 	return &command{
 		name:    "remux",
-		usage:   "onair remux [--segment D] IN OUT.ts",
+		usage:   "onair remux [--segment D] [--workers N] IN OUT.ts",
 		summary: "run the splicer and muxer over one file (MPEG-TS or MP4 in, MPEG-TS out)",
 		help: `Probes IN, then plays it start to end through the same splicer and MPEG-TS
-muxer that make a channel's segments, and writes one continuous MPEG-TS file.
-Nothing is re-encoded. Use "-" as OUT for standard output.`,
+muxer that make a channel's segments, and writes one continuous MPEG-TS file:
+the channel's segments one after the other. Segments are made in parallel
+(--workers, default one per CPU) and written in order. Nothing is re-encoded.
+Use "-" as OUT for standard output.`,
 		flags: func(e env) (*flag.FlagSet, any) {
 			o := &remuxOpts{}
 			fs := flag.NewFlagSet("remux", flag.ContinueOnError)
 			fs.DurationVar(&o.segment, "segment", 4*time.Second, "target segment duration of the internal cuts")
+			fs.IntVar(&o.workers, "workers", 0, "segments made at once (0: one per CPU)")
 			return fs, o
 		},
 		run: runRemux,
@@ -42,7 +46,30 @@ func runRemux(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	}
 	in, out := fs.Arg(0), fs.Arg(1)
 	start := e.now()
+	// Create OUT while IN is probed: truncating a large existing file takes a while.
+	type created struct {
+		f   *os.File
+		err error
+	}
+	opened := make(chan created, 1)
+	if out != "-" {
+		go func() {
+			f, err := os.Create(out)
+			opened <- created{f, err}
+		}()
+	}
 	la, idx, err := library.ProbeFile(in)
+	if out != "-" {
+		c := <-opened
+		if c.err != nil {
+			return c.err
+		}
+		defer c.f.Close()
+		if err != nil || la.Status != library.StatusOK {
+			_ = os.Remove(out)
+		}
+		opened <- c
+	}
 	if err != nil {
 		return err
 	}
@@ -56,14 +83,13 @@ func runRemux(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	w := e.stdout
 	var f *os.File
 	if out != "-" {
-		f, err = os.Create(out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
+		f = (<-opened).f
 		w = f
 	}
-	st, err := engine.Remux(ctx, w, source.NewCache(1), a, engine.Segmenting{Target: engine.DurationToTicks(o.segment)})
+	if o.workers < 0 {
+		return usageError("--workers must be 0 or more")
+	}
+	st, err := engine.Remux(ctx, w, source.NewCache(1), a, engine.Segmenting{Target: engine.DurationToTicks(o.segment)}, o.workers)
 	if err != nil {
 		if f != nil {
 			_ = os.Remove(out)

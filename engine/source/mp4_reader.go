@@ -36,6 +36,14 @@ type sampleRef struct {
 // Range implements Reader: it finds the samples of the range in the sample tables and reads
 // exactly them, coalescing neighbours into few ReadAt calls.
 func (r *mp4Reader) Range(ctx context.Context, from, to int64) (video, audio []Frame, err error) {
+	return r.RangeWith(ctx, from, to, nil)
+}
+
+// RangeWith implements Reader.
+func (r *mp4Reader) RangeWith(ctx context.Context, from, to int64, b *Buffers) (video, audio []Frame, err error) {
+	if b == nil {
+		b = &Buffers{}
+	}
 	path, h := r.f.Name(), r.h
 	if to < from {
 		return nil, nil, fmt.Errorf("%s: invalid range [%d, %d)", path, from, to)
@@ -56,22 +64,22 @@ func (r *mp4Reader) Range(ctx context.Context, from, to int64) (video, audio []F
 		a1 = max(a0, at.firstAtOrAfter(addTicks(to, 2*afd)))
 	}
 
-	refs := make([]sampleRef, 0, end-start+a1-a0)
+	refs := b.refs[:0]
 	for i := start; i < end; i++ {
 		refs = append(refs, sampleRef{off: vt.off[i], size: vt.size[i], video: true, i: i - start})
 	}
 	for i := a0; i < a1; i++ {
 		refs = append(refs, sampleRef{off: h.audio.off[i], size: h.audio.size[i], i: i - a0})
 	}
-	vdata, adata, err := r.readSamples(ctx, refs, end-start, a1-a0)
+	b.refs = refs
+	vdata, adata, err := r.readSamples(ctx, refs, end-start, a1-a0, b)
 	if err != nil {
 		return nil, nil, err
 	}
 
-	if end > start {
-		video = make([]Frame, 0, end-start)
-	}
-	nals := make([][]byte, 0, 4*(end-start)+4)
+	video = b.video[:0]
+	nals := b.nals[:0]
+	defer func() { b.video, b.nals, b.audio = video[:0], nals[:0], audio[:0] }()
 	for i := start; i < end; i++ {
 		first := len(nals)
 		nals, err = splitLengthPrefixed(nals, vdata[i-start], h.nalLen)
@@ -85,7 +93,7 @@ func (r *mp4Reader) Range(ctx context.Context, from, to int64) (video, audio []F
 		video = append(video, Frame{Video: true, PTS: vt.pts[i], DTS: vt.dts[i], Key: key, Data: nals[first:len(nals):len(nals)]})
 	}
 	if a1 > a0 {
-		audio = make([]Frame, a1-a0)
+		audio = slices.Grow(b.audio[:0], a1-a0)[:a1-a0]
 		for i := a0; i < a1; i++ {
 			audio[i-a0] = Frame{PTS: h.audio.pts[i], DTS: h.audio.dts[i], Data: adata[i-a0 : i-a0+1 : i-a0+1]}
 		}
@@ -116,7 +124,7 @@ func (r *mp4Reader) startSample(from int64) (int, error) {
 // readSamples reads the samples of refs in file order, coalescing runs whose gaps are at
 // most mp4ReadGap into one ReadAt each, and returns the data of the nv video and na audio
 // samples, aliasing one buffer.
-func (r *mp4Reader) readSamples(ctx context.Context, refs []sampleRef, nv, na int) (vdata, adata [][]byte, err error) {
+func (r *mp4Reader) readSamples(ctx context.Context, refs []sampleRef, nv, na int, b *Buffers) (vdata, adata [][]byte, err error) {
 	path := r.f.Name()
 	slices.SortFunc(refs, func(a, b sampleRef) int {
 		switch {
@@ -139,8 +147,11 @@ func (r *mp4Reader) readSamples(ctx context.Context, refs []sampleRef, nv, na in
 	if total > 1<<31 {
 		return nil, nil, fmt.Errorf("%s: range of %d bytes is too large", path, total)
 	}
-	buf := make([]byte, total)
-	vdata, adata = make([][]byte, nv), make([][]byte, na)
+	buf := bytesOf(&b.vdata, int(total))[:total]
+	b.vdata = buf[:0]
+	vdata = slices.Grow(b.vsamples[:0], nv)[:nv]
+	adata = slices.Grow(b.asamples[:0], na)[:na]
+	b.vsamples, b.asamples = vdata[:0], adata[:0]
 	pos := int64(0)
 	for i := 0; i < len(refs); {
 		if err := ctx.Err(); err != nil {

@@ -113,7 +113,31 @@ type Reader interface {
 	// [from - 2 audio frames, to + 2 audio frames). See the package documentation for the exact
 	// rules, B-frames and open GOPs.
 	Range(ctx context.Context, from, to int64) (video, audio []Frame, err error)
+	// RangeWith is Range reading into b's memory (nil: fresh memory). The frames alias b
+	// until the next call that uses it.
+	RangeWith(ctx context.Context, from, to int64, b *Buffers) (video, audio []Frame, err error)
 	Close() error
+}
+
+// Buffers is memory that consecutive Range calls reuse, so that a caller making segment
+// after segment allocates nothing in the steady state. The frames of a call alias it until
+// the next call with the same Buffers. It is not safe for concurrent use.
+type Buffers struct {
+	vdata, adata []byte
+	video, audio []Frame
+	nals, one    [][]byte
+	refs         []sampleRef
+	vsamples     [][]byte
+	asamples     [][]byte
+}
+
+// bytesOf returns a zero-length slice with capacity at least n, from *keep when it is large
+// enough (b may be nil).
+func bytesOf(keep *[]byte, n int) []byte {
+	if keep != nil && cap(*keep) >= n {
+		return (*keep)[:0]
+	}
+	return make([]byte, 0, n)
 }
 
 // Errors wrapped by Open and Range; the message also names the file and the byte offset.

@@ -40,6 +40,11 @@ func (r *tsReader) Close() error { return r.f.Close() }
 // Range implements Reader: it seeks to a keyframe before the range (by the keyframe index)
 // and demuxes forward until the video reaches to and the audio to + 2 frames.
 func (r *tsReader) Range(ctx context.Context, from, to int64) (video, audio []Frame, err error) {
+	return r.RangeWith(ctx, from, to, nil)
+}
+
+// RangeWith implements Reader.
+func (r *tsReader) RangeWith(ctx context.Context, from, to int64, b *Buffers) (video, audio []Frame, err error) {
 	path, size, h := r.f.Name(), r.f.Size(), r.h
 	if to < from {
 		return nil, nil, fmt.Errorf("%s: invalid range [%d, %d)", path, from, to)
@@ -89,10 +94,13 @@ func (r *tsReader) Range(ctx context.Context, from, to int64) (video, audio []Fr
 	// a packet, and the payload is less than the bytes read.
 	span := endOff - min(k.Offset, endOff)
 	maxUnits := (endOff-startOff)/stride + 1
-	if fd := h.inf.FrameDuration; fd > 0 && to > k.PTS {
+	if b != nil {
+		rs.video, rs.audio, rs.nals, rs.one = b.video[:0], b.audio[:0], b.nals[:0], b.one[:0]
+	}
+	if fd := h.inf.FrameDuration; fd > 0 && to > k.PTS && cap(rs.video) == 0 {
 		rs.video = make([]Frame, 0, min((to-k.PTS)/fd+2, maxUnits, 1<<12))
 	}
-	if afd > 0 && to > k.PTS {
+	if afd > 0 && to > k.PTS && cap(rs.audio) == 0 {
 		rs.audio = make([]Frame, 0, min((to-k.PTS)/afd+6, 4*maxUnits, 1<<12))
 	}
 	d := newTSDemux(path, h.layout, h.videoPID, h.audioPID, rs)
@@ -100,12 +108,22 @@ func (r *tsReader) Range(ctx context.Context, from, to int64) (video, audio []Fr
 	d.limit = limit
 	d.v.data.minChunk = int(max(16<<10, min(span+span/16, 64<<20)))
 	d.a.data.minChunk = int(max(16<<10, min(span/8, 8<<20)))
+	if b != nil {
+		d.v.data.buf = bytesOf(&b.vdata, d.v.data.minChunk)
+		d.a.data.buf = bytesOf(&b.adata, d.a.data.minChunk)
+	}
 	rs.demux = d
 
-	if err := r.read(ctx, d, startOff, endOff, limit); err != nil {
-		return nil, nil, err
+	err = r.read(ctx, d, startOff, endOff, limit)
+	if err == nil {
+		err = d.flush()
 	}
-	if err := d.flush(); err != nil {
+	if b != nil {
+		// Keep the newest (largest) memory for the next call.
+		b.vdata, b.adata = d.v.data.buf[:0], d.a.data.buf[:0]
+		b.video, b.audio, b.nals, b.one = rs.video[:0], rs.audio[:0], rs.nals[:0], rs.one[:0]
+	}
+	if err != nil {
 		return nil, nil, err
 	}
 	if !rs.videoStarted {
