@@ -68,6 +68,7 @@ func SpliceWith(ctx context.Context, src Sources, a Asset, it *Item, i int, sc *
 	if sc == nil {
 		sc = new(Scratch)
 	}
+	sc.src.AnnexB = true
 	from, to := it.SegmentRange(i)
 	r, err := src.Open(a.Path, a.Container, a.Index)
 	if err != nil {
@@ -103,7 +104,7 @@ func SpliceWith(ctx context.Context, src Sources, a Asset, it *Item, i int, sc *
 		if dts >= segEnd {
 			break
 		}
-		units = append(units, muxer.Unit{Track: 0, DTS: dts, PTS: dts + (f.PTS - f.DTS), Key: f.Key, Data: f.Data})
+		units = append(units, muxer.Unit{Track: 0, DTS: dts, PTS: dts + (f.PTS - f.DTS), Key: f.Key, Data: f.Data, AnnexB: f.AnnexB})
 	}
 	sc.video = units
 	if len(cfg.Tracks) > 1 {

@@ -35,6 +35,10 @@ type Unit struct {
 	// ADTS frame each, all in one PES. Opus: packets. AC-3: sync frames.
 	// The writer does not retain Data after WriteUnit returns.
 	Data [][]byte
+	// AnnexB marks a video unit whose Data is one Annex-B byte stream (start
+	// codes included), written as it is after an access unit delimiter when
+	// it starts with none.
+	AnnexB bool
 }
 
 // H.264 and H.265 bytes the writer inserts.
@@ -267,6 +271,23 @@ func (s *SegmentWriter) buildPES(tr *trackState, u *Unit) (int, error) {
 			return 0, fmt.Errorf("%w: track %d: pts %d before dts %d", ErrInvalidUnit, u.Track, u.PTS, u.DTS)
 		}
 		s.parts = append(s.parts, nil) // PES header, below
+		if u.AnnexB {
+			if len(u.Data) != 1 || !annexBStart(u.Data[0]) {
+				return 0, fmt.Errorf("%w: track %d: annex b unit without a start code", ErrInvalidUnit, u.Track)
+			}
+			b := u.Data[0]
+			if !isAUD(tr.Codec, b[annexBNAL(b):]) {
+				aud := audH264
+				if tr.Codec == CodecH265 {
+					aud = audH265
+				}
+				s.parts = append(s.parts, startCode, aud)
+				payload += len(startCode) + len(aud)
+			}
+			s.parts = append(s.parts, b)
+			payload += len(b)
+			break
+		}
 		first := true
 		for _, nal := range u.Data {
 			if len(nal) == 0 {
@@ -374,6 +395,24 @@ func (s *SegmentWriter) buildPES(tr *trackState, u *Unit) (int, error) {
 	}
 	s.parts[0] = h[:n]
 	return n + payload, nil
+}
+
+// annexBStart reports whether b starts with a start code followed by a NAL unit header.
+func annexBStart(b []byte) bool {
+	n := annexBNAL(b)
+	return n >= 3 && n < len(b)
+}
+
+// annexBNAL returns the offset of the first NAL unit after b's leading start code (0 if none).
+func annexBNAL(b []byte) int {
+	i := 0
+	for i < len(b) && i < 64 && b[i] == 0 {
+		i++
+	}
+	if i < 2 || i >= len(b) || b[i] != 1 {
+		return 0
+	}
+	return i + 1
 }
 
 func isAUD(c Codec, nal []byte) bool {

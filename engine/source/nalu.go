@@ -81,6 +81,15 @@ var (
 
 // indexStartCode returns the index of the first 00 00 01 in b, or -1. It looks for the 01
 // byte, which is rarer than 00 in coded video, with the vectorized IndexByte.
+// startsWithStartCode reports whether b starts with a start code (two or more zero bytes and a one).
+func startsWithStartCode(b []byte) bool {
+	i := 0
+	for i < len(b) && i < 64 && b[i] == 0 {
+		i++
+	}
+	return i >= 2 && i < len(b) && b[i] == 1
+}
+
 func indexStartCode(b []byte) int {
 	for i := 2; i < len(b); {
 		j := bytes.IndexByte(b[i:], 1)

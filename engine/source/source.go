@@ -72,6 +72,10 @@ type Frame struct {
 	//
 	// Data aliases buffers shared by the frames of one Range call; treat it as read-only.
 	Data [][]byte
+	// AnnexB is set for a video frame whose Data is one element: the access unit as the
+	// file's byte stream has it (start codes, an access unit delimiter when the file has one).
+	// Only frames between keyframes of MPEG-TS files read with Buffers.AnnexB are given so.
+	AnnexB bool
 }
 
 // Info describes the tracks of an asset as the Reader found them in the file.
@@ -123,6 +127,10 @@ type Reader interface {
 // after segment allocates nothing in the steady state. The frames of a call alias it until
 // the next call with the same Buffers. It is not safe for concurrent use.
 type Buffers struct {
+	// AnnexB asks MPEG-TS readers to hand the video frames between keyframes over as the
+	// file has them (Frame.AnnexB), which spares splitting them into NAL units.
+	AnnexB bool
+
 	vdata, adata []byte
 	video, audio []Frame
 	nals, one    [][]byte

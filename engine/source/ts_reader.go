@@ -96,6 +96,7 @@ func (r *tsReader) RangeWith(ctx context.Context, from, to int64, b *Buffers) (v
 	maxUnits := (endOff-startOff)/stride + 1
 	if b != nil {
 		rs.video, rs.audio, rs.nals, rs.one = b.video[:0], b.audio[:0], b.nals[:0], b.one[:0]
+		rs.raw = b.AnnexB
 	}
 	if fd := h.inf.FrameDuration; fd > 0 && to > k.PTS && cap(rs.video) == 0 {
 		rs.video = make([]Frame, 0, min((to-k.PTS)/fd+2, maxUnits, 1<<12))
@@ -223,6 +224,9 @@ type tsRange struct {
 	hasAudio             bool
 
 	videoStarted, videoDone, audioDone bool
+	// raw asks for the frames between keyframes as Annex-B (Buffers.AnnexB); atKey is set
+	// while the open video unit is at a keyframe of the index.
+	raw, atKey bool
 
 	// carry is set when the last audio unit ended with an incomplete frame, which starts the
 	// next one; carryPTS is that frame's PTS.
@@ -245,6 +249,7 @@ func (rs *tsRange) start(s *tsStream, u unitInfo) (collect bool, err error) {
 			return false, nil
 		}
 		// Every keyframe of the index passed on the way must start a video PES with its PTS.
+		rs.atKey = false
 		for rs.nextKF < len(rs.kfs) && rs.kfs[rs.nextKF].Offset <= u.off {
 			k := rs.kfs[rs.nextKF]
 			if k.Offset != u.off {
@@ -254,6 +259,7 @@ func (rs *tsRange) start(s *tsStream, u unitInfo) (collect bool, err error) {
 				return false, rs.mismatch("video PES at byte %d has PTS %d, the index says %d", k.Offset, u.pts, k.PTS)
 			}
 			rs.nextKF++
+			rs.atKey = true
 		}
 		if !rs.videoStarted {
 			if u.off != rs.startKF.Offset {
@@ -293,6 +299,16 @@ func (rs *tsRange) unit(s *tsStream, u unitInfo, data []byte) (int, error) {
 }
 
 func (rs *tsRange) videoUnit(u unitInfo, data []byte) error {
+	if rs.raw && !rs.atKey && len(rs.video) > 0 {
+		// Between the keyframes of the index: the access unit as the file has it.
+		if !startsWithStartCode(data) {
+			return fmt.Errorf("%s: %w: video PES at byte %d: %w", rs.path, ErrCorrupt, u.off, errNoStartCode)
+		}
+		rs.nals = append(rs.nals, data)
+		n := len(rs.nals)
+		rs.video = append(rs.video, Frame{Video: true, PTS: u.pts, DTS: u.dts, AnnexB: true, Data: rs.nals[n-1 : n : n]})
+		return nil
+	}
 	first := len(rs.nals)
 	nals, err := splitAnnexB(rs.nals, data)
 	key := false
