@@ -34,10 +34,30 @@ type Channel struct {
 	Group string `yaml:"group,omitempty"`
 	// Logo is a path or URL. Optional.
 	Logo string `yaml:"logo,omitempty"`
-	// Segment is the target segment duration. Defaults to 4s.
+	// Language is the channel's main language (BCP 47, e.g. "en"), for the guide. Optional.
+	Language string `yaml:"language,omitempty"`
+	// TimeZone is the IANA time zone that block start times (cron
+	// expressions) and filler alignment are read in. Defaults to UTC.
+	TimeZone string `yaml:"timezone,omitempty"`
+	// Profile is what the channel's stream looks like. Optional.
+	Profile *Profile `yaml:"profile,omitempty"`
+	// Segment is the target segment duration. Defaults to 4s (or profile.segment).
 	Segment Duration `yaml:"segment,omitempty"`
-	// Playlist is played in order, then again from the top, forever.
-	Playlist []Step `yaml:"playlist"`
+	// Playlist is the simple form of a channel: its steps are played in
+	// order, then again from the top, forever. A channel has either a
+	// playlist or blocks.
+	Playlist []Step `yaml:"playlist,omitempty"`
+	// Pools are named collections of library assets that blocks, breaks and
+	// filler draw from.
+	Pools map[string]*Pool `yaml:"pools,omitempty"`
+	// Blocks are the channel's schedule: blocks that start at cron times and
+	// at most one flood block that fills the time between them.
+	Blocks []*Block `yaml:"blocks,omitempty"`
+	// Filler pads to hard starts and to the alignment grid.
+	Filler *Filler `yaml:"filler,omitempty"`
+
+	// loc is the parsed TimeZone.
+	loc *time.Location
 
 	// src is the file's text, for positions in later checks.
 	src []byte
@@ -77,6 +97,9 @@ func (c *Channel) Version() string {
 
 // TargetDuration is the channel's target segment duration.
 func (c *Channel) TargetDuration() time.Duration {
+	if c.Profile != nil && c.Profile.Segment.D() > 0 {
+		return c.Profile.Segment.D()
+	}
 	if c.Segment.D() <= 0 {
 		return 4 * time.Second
 	}
@@ -200,9 +223,17 @@ func (c *Channel) validate(data []byte) Errors {
 	} else if c.Segment.D() != 0 && (c.Segment.D() < time.Second || c.Segment.D() > 30*time.Second) {
 		at("$.segment", "segment: must be between 1s and 30s")
 	}
-	if len(c.Playlist) == 0 {
-		at("$", "playlist: needs at least one step")
+	switch {
+	case len(c.Playlist) > 0 && len(c.Blocks) > 0:
+		at("$.blocks", "blocks: a channel has either a playlist or blocks, not both")
+	case len(c.Playlist) == 0 && len(c.Blocks) == 0:
+		if c.Playlist != nil {
+			at("$.playlist", "playlist: needs at least one step")
+		} else {
+			at("$", "blocks: needs at least one block (or a playlist)")
+		}
 	}
+	c.validateSchedule(at)
 	for i := range c.Playlist {
 		c.Playlist[i].validate(fmt.Sprintf("$.playlist[%d]", i), true, at)
 	}

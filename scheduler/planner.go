@@ -13,7 +13,9 @@ import (
 	"onair/library"
 )
 
-// Library is what the planner needs of the media library.
+// Library is what the planner needs of the media library. When it also
+// implements engine.LibraryStore (library.Store does), planners measure what
+// they plan with the engine's keyframe snapping.
 type Library interface {
 	List(ctx context.Context, f library.Filter) ([]library.Asset, error)
 }
@@ -27,7 +29,10 @@ var ErrNothingToPlay = errors.New("nothing in the library matches the playlist")
 // kind) is JSON the engine stores with the log.
 type Planner struct {
 	ch     *Channel
+	snap   *LibrarySnapshot
 	assets []library.Asset
+	// pools are the channel's pools resolved over the snapshot, in play order.
+	pools map[string][]*library.Asset
 }
 
 // NewPlanner returns a planner over a snapshot of the library's playable assets.
@@ -43,6 +48,9 @@ func NewPlanner(ctx context.Context, ch *Channel, lib Library) (*Planner, error)
 // by the planners of many channels.
 type LibrarySnapshot struct {
 	assets []library.Asset
+	// ea measures placed durations (nil: estimates from the library).
+	ea  engine.Assets
+	seg engine.Segmenting
 }
 
 // Snapshot lists the library's playable assets.
@@ -52,12 +60,37 @@ func Snapshot(ctx context.Context, lib Library) (*LibrarySnapshot, error) {
 		return nil, err
 	}
 	sort.Slice(assets, func(i, j int) bool { return assets[i].Path < assets[j].Path })
-	return &LibrarySnapshot{assets: assets}, nil
+	s := &LibrarySnapshot{assets: assets}
+	if ls, ok := lib.(engine.LibraryStore); ok {
+		s.ea = &engine.LibraryAssets{Store: ls}
+	}
+	return s, nil
 }
+
+// NewSnapshot is a snapshot over a list of assets; ea, when not nil, gives
+// the engine's view of them (keyframes) so that planned ranges are measured
+// exactly as the engine will place them.
+func NewSnapshot(assets []library.Asset, ea engine.Assets) *LibrarySnapshot {
+	var ok []library.Asset
+	for _, a := range assets {
+		if a.Status == library.StatusOK || a.Status == "" {
+			ok = append(ok, a)
+		}
+	}
+	sort.Slice(ok, func(i, j int) bool { return ok[i].Path < ok[j].Path })
+	return &LibrarySnapshot{assets: ok, ea: ea}
+}
+
+// Assets is the engine's view of the snapshot's assets, or nil.
+func (s *LibrarySnapshot) Assets() engine.Assets { return s.ea }
 
 // Planner returns a planner for ch over the snapshot.
 func (s *LibrarySnapshot) Planner(ch *Channel) *Planner {
-	return &Planner{ch: ch, assets: s.assets}
+	p := &Planner{ch: ch, snap: s, assets: s.assets, pools: map[string][]*library.Asset{}}
+	for name, pool := range ch.Pools {
+		p.pools[name] = s.resolve(pool)
+	}
+	return p
 }
 
 type plannerState struct {
@@ -71,6 +104,9 @@ type plannerState struct {
 
 // Next implements engine.Planner.
 func (p *Planner) Next(ctx context.Context, at engine.Cursor) ([]engine.Entry, string, error) {
+	if len(p.ch.Playlist) == 0 {
+		return p.nextBlocks(ctx, at)
+	}
 	state := at.State
 	st := plannerState{Ptr: map[string]int64{}}
 	if state != "" {
@@ -252,5 +288,5 @@ func (s *LibrarySnapshot) Check(ch *Channel) Errors {
 	for i := range ch.Playlist {
 		check(fmt.Sprintf("$.playlist[%d]", i), &ch.Playlist[i])
 	}
-	return errs
+	return append(errs, s.checkSchedule(p, loc)...)
 }
