@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"onair/engine"
@@ -172,7 +173,8 @@ func (bp *blockPlan) reached(t time.Time) bool {
 	if gap <= 0 {
 		return true
 	}
-	_, err := engine.SlateAsset(&engine.Item{Params: bp.at.Params}, gap)
+	// The slate fails only below one frame: a second is enough to ask.
+	_, err := engine.SlateAsset(&engine.Item{Params: bp.at.Params}, min(gap, engine.Hz))
 	return err != nil
 }
 
@@ -657,7 +659,7 @@ func bestFit(pool []*library.Asset, gap int64, group string) []engine.Entry {
 			}
 			return 1
 		}
-		return int(a.ID - b.ID)
+		return strings.Compare(a.Path, b.Path)
 	})
 	var out []engine.Entry
 	var prev int64 = -1
