@@ -83,8 +83,17 @@ func ParseOverride(file string, data []byte) (*Override, error) {
 	return o, nil
 }
 
+// hasKey reports whether the file sets the key at path.
 func hasKey(l *locator, path string) bool {
-	return l.errorAt(path, "").Line != 0 && path != "$"
+	if l.f == nil {
+		return false
+	}
+	yp, err := yaml.PathString(path)
+	if err != nil {
+		return false
+	}
+	n, err := yp.FilterFile(l.f)
+	return err == nil && n != nil
 }
 
 // LoadOverride reads channels.d/<id>.override.yaml; (nil, nil) when there is none.
