@@ -23,18 +23,21 @@ type loadOpts struct {
 	viewers  int
 	duration time.Duration
 	tune     bool
+	ramp     time.Duration
 }
 
 func loadCommand() *command {
 	return &command{
 		name:    "load",
-		usage:   "onair load [--url URL] [--channels ID,...] [--viewers N] [--duration D] [--tune]",
+		usage:   "onair load [--url URL] [--channels ID,...] [--viewers N] [--duration D] [--ramp D] [--tune]",
 		summary: "load-test a server with HLS viewers, or measure cold tune times",
 		help: `Each viewer plays one channel the way an HLS player does: it fetches the media
 playlist every half target duration and every segment that appears in it, and
 counts errors, missed segments (a gap in the media sequence between two of its
 playlists) and the latency of each segment request. Viewers are spread over the
-channels round robin. At the end it prints the counts and latency percentiles.
+channels round robin, and start one after the other, evenly over --ramp (as
+viewers tune in at different moments; 0 starts them all at once, in lockstep).
+At the end it prints the counts and latency percentiles.
 
 With --tune, it measures cold tune instead: for each channel in turn, the time
 from the first playlist request to the last byte of the newest segment listed.
@@ -49,6 +52,7 @@ Only point it at a server you run: the requests are bounded by --duration.`,
 			fs.IntVar(&o.viewers, "viewers", 10, "number of viewers")
 			fs.DurationVar(&o.duration, "duration", time.Minute, "how long to play")
 			fs.BoolVar(&o.tune, "tune", false, "measure cold tune times instead")
+			fs.DurationVar(&o.ramp, "ramp", 4*time.Second, "spread the viewers' start over this time")
 			return fs, o
 		},
 		run: runLoad,
@@ -87,10 +91,14 @@ func runLoad(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	stats := make([]viewerStats, o.viewers)
+	if o.ramp < 0 || o.ramp >= o.duration {
+		return usageError("--ramp must be at least 0 and shorter than --duration")
+	}
 	for i := range o.viewers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			sleepCtx(ctx, o.ramp*time.Duration(i)/time.Duration(o.viewers))
 			stats[i] = playViewer(ctx, client, o.url, ids[i%len(ids)], e.now)
 		}()
 	}
@@ -194,7 +202,7 @@ func playViewer(ctx context.Context, c *http.Client, base, id string, now func()
 				continue // already fetched, or tune in at the live edge
 			}
 			s0 := now()
-			b, err := fetch(ctx, c, base+"/channels/"+id+"/"+u)
+			n, err := fetchDiscard(ctx, c, base+"/channels/"+id+"/"+u)
 			if ctx.Err() != nil {
 				break
 			}
@@ -204,7 +212,7 @@ func playViewer(ctx context.Context, c *http.Client, base, id string, now func()
 			}
 			st.latency = append(st.latency, now().Sub(s0))
 			st.segments++
-			st.bytes += int64(len(b))
+			st.bytes += n
 			next = seq + 1
 		}
 		wait := time.Duration(float64(target)*float64(time.Second)/2) - now().Sub(t0)
@@ -244,6 +252,43 @@ func fetch(ctx context.Context, c *http.Client, u string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// fetchDiscard gets u and reads its body to the end without keeping it, like
+// fetch but without holding megabytes per segment; it returns the body size.
+func fetchDiscard(ctx context.Context, c *http.Client, u string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return 0, fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	bp := discardPool.Get().(*[]byte)
+	defer discardPool.Put(bp)
+	var n int64
+	for {
+		k, err := resp.Body.Read(*bp)
+		n += int64(k)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return n, fmt.Errorf("body of %d bytes, Content-Length %d", n, resp.ContentLength)
+	}
+	return n, nil
+}
+
+var discardPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // parsePlaylist returns the media sequence, the target duration (seconds) and the segment URIs.
 func parsePlaylist(s string) (seq0 int64, target float64, uris []string) {

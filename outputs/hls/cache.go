@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"hash/crc32"
 	"sync"
+	"time"
 )
 
 // segKey names one segment of one channel.
@@ -18,6 +19,8 @@ type segKey struct {
 type segment struct {
 	data []byte
 	etag string
+	// made is when the segment was generated (zero when unknown).
+	made time.Time
 }
 
 // crcTable is CRC-32C, which the CPU computes (SSE 4.2, ARMv8 CRC) at many GB/s.
@@ -56,6 +59,9 @@ type segmentCache struct {
 	entries   map[segKey]*list.Element
 	flights   map[segKey]*flight
 	evictions uint64
+	// evictedMade is the newest generation time of a segment evicted so far:
+	// when it is recent, the cache turns over faster than segments are used.
+	evictedMade time.Time
 }
 
 type cacheEntry struct {
@@ -122,9 +128,21 @@ func (c *segmentCache) store(key segKey, seg *segment) {
 		delete(c.entries, e.key)
 		c.used -= int64(len(e.seg.data))
 		c.evictions++
+		if e.seg.made.After(c.evictedMade) {
+			c.evictedMade = e.seg.made
+		}
 	}
 	c.entries[key] = c.lru.PushFront(&cacheEntry{key: key, seg: seg})
 	c.used += size
+}
+
+// churning reports whether a segment generated less than life before now has
+// been evicted: then a segment generated ahead of its requests may well be
+// gone before they come.
+func (c *segmentCache) churning(now time.Time, life time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.evictedMade.IsZero() && now.Sub(c.evictedMade) < life
 }
 
 // has reports whether key is cached or being generated, without touching its

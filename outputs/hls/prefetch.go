@@ -71,6 +71,12 @@ func (p *prefetcher) after(ch Channel, seq int64) {
 		return
 	}
 	now := p.o.clock.Now()
+	if p.o.cache.churning(now, 2*ch.TargetDuration()) {
+		// The cache would likely evict what prefetch makes before it is asked
+		// for, and the work would be done twice: leave it to the requests.
+		p.o.stats.prefetchDropped.Add(1)
+		return
+	}
 	id := ch.ID()
 	for i := 1; i <= p.o.cfg.Prefetch; i++ {
 		key := segKey{channel: id, seq: seq + int64(i)}

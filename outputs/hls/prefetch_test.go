@@ -2,6 +2,7 @@ package hls
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -125,4 +126,33 @@ func TestCloseStopsEverything(t *testing.T) {
 
 	require.NoError(t, h.out.Close(), "Close twice")
 	h.srv.Close()
+}
+
+// TestPrefetchStopsWhenTheCacheChurns: with a cache too small to keep a
+// prefetched segment until it is asked for (it evicts segments made moments
+// ago), prefetch stands aside instead of doing the work twice.
+func TestPrefetchStopsWhenTheCacheChurns(t *testing.T) {
+	size := int64(len(segmentBytes(20)))
+	h := newHarness(t, Config{Prefetch: 1, CacheBytes: 2*size + size/2}, at(100*time.Second), nil)
+	res, _ := h.get("/channels/news/seg/18.ts")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	waitFor(t, "segment 19 to be prefetched", func() bool { return h.out.Stats().Prefetched == 1 })
+	require.Zero(t, h.out.Stats().PrefetchDropped)
+
+	// Three more segments, made at the same moment: the cache evicts 18 and 19.
+	for _, seq := range []int{20, 21, 22} {
+		res, _ = h.get("/channels/news/seg/" + strconv.Itoa(seq) + ".ts")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+	}
+	waitFor(t, "the cache to evict", func() bool { return h.out.Stats().Evictions > 0 })
+	prefetched := h.out.Stats().Prefetched
+	res, _ = h.get("/channels/news/seg/23.ts")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Positive(t, h.out.Stats().PrefetchDropped)
+	h.out.prefetch.mu.Lock()
+	pending := len(h.out.prefetch.pending)
+	h.out.prefetch.mu.Unlock()
+	require.Zero(t, pending, "no prefetch was queued")
+	require.Equal(t, prefetched, h.out.Stats().Prefetched)
+	require.Zero(t, h.ch().Calls(24), "segment 24 is left to its requests")
 }
