@@ -418,13 +418,31 @@ func (c *Channel) storePublished(ctx context.Context) {
 // read gives the slate for the segment's time and an error in the channel's
 // status; the bytes are still a valid segment.
 func (c *Channel) Render(ctx context.Context, seq int64) ([]byte, error) {
-	ref, err := c.Segment(ctx, seq)
+	seg, _, release, err := c.Media(ctx, seq)
 	if err != nil {
 		return nil, err
 	}
-	var seg Segment
+	defer release()
+	var buf bytes.Buffer
+	buf.Grow(segmentSizeHint(seg.Units))
+	if _, err := muxer.WriteSegment(&buf, seg.Config, seg.Units); err != nil {
+		return nil, fmt.Errorf("channel %s: segment %d: %w", c.cfg.ID, seq, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Media returns the access units of segment seq on the channel clock, for
+// outputs that package them their own way (MPEG-TS, CMAF, RTP): the spliced
+// source, or the slate when the source cannot be read (with an error in the
+// channel's status). The units alias memory that release gives back; call it
+// once they have been written.
+func (c *Channel) Media(ctx context.Context, seq int64) (seg Segment, ref SegmentRef, release func(), err error) {
+	ref, err = c.Segment(ctx, seq)
+	if err != nil {
+		return Segment{}, ref, nil, err
+	}
 	sc := GetScratch()
-	defer PutScratch(sc)
+	release = func() { PutScratch(sc) }
 	if ref.Item.AssetID == 0 {
 		// A planned slate: the picture it was placed with, and no error.
 		var a Asset
@@ -435,7 +453,8 @@ func (c *Channel) Render(ctx context.Context, seq int64) ([]byte, error) {
 	}
 	if err != nil && ref.Item.AssetID != 0 {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			release()
+			return Segment{}, ref, nil, ctx.Err()
 		}
 		c.addError(ChannelError{Time: c.deps.Clock.Now(), Seq: seq, Item: ref.Item.Index, Message: err.Error()})
 		c.deps.Logger.Warn("playing the slate", "channel", c.cfg.ID, "seq", seq, "item", ref.Item.Index, "err", err)
@@ -443,19 +462,17 @@ func (c *Channel) Render(ctx context.Context, seq int64) ([]byte, error) {
 		var a Asset
 		a.Width, a.Height, a.FrameRateNum, a.FrameRateDen = paramsPicture(ref.Item.Params)
 		seg, err = Slate(a, &ref.Item, ref.Index, []string{"PLEASE STAND BY", c.cfg.ID})
-		if err != nil {
-			return nil, err
+		if err == nil {
+			c.mu.Lock()
+			c.slateSegs++
+			c.mu.Unlock()
 		}
-		c.mu.Lock()
-		c.slateSegs++
-		c.mu.Unlock()
 	}
-	var buf bytes.Buffer
-	buf.Grow(segmentSizeHint(seg.Units))
-	if _, err := muxer.WriteSegment(&buf, seg.Config, seg.Units); err != nil {
-		return nil, fmt.Errorf("channel %s: segment %d: %w", c.cfg.ID, seq, err)
+	if err != nil {
+		release()
+		return Segment{}, ref, nil, err
 	}
-	return buf.Bytes(), nil
+	return seg, ref, release, nil
 }
 
 func (c *Channel) splice(ctx context.Context, ref SegmentRef, sc *Scratch) (Segment, error) {
