@@ -37,6 +37,10 @@ type Config struct {
 	Logger   *slog.Logger
 	// Routes registers more routes (the outputs) on the server's mux.
 	Routes []func(*http.ServeMux)
+	// Viewers, when set, counts a channel's viewers per output ("hls", ...).
+	Viewers func(id string) map[string]int
+	// URLs, when set, adds a channel's URLs of more outputs to its status.
+	URLs func(base, id string) map[string]string
 }
 
 // Server is the HTTP handler. Its zero readiness is "not ready": call SetReady

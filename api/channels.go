@@ -11,18 +11,34 @@ import (
 type channelJSON struct {
 	engine.Status
 	URLs map[string]string `json:"urls"`
+	// Viewers counts the channel's viewers per output; ViewersTotal adds them up.
+	Viewers      map[string]int `json:"viewers"`
+	ViewersTotal int            `json:"viewers_total"`
 }
 
 func (s *Server) channelStatus(r *http.Request, c *engine.Channel) channelJSON {
 	id := c.ID()
 	base := baseURL(r)
-	return channelJSON{
+	out := channelJSON{
 		Status: c.Status(s.cfg.Clock.Now()),
 		URLs: map[string]string{
 			"hls":    base + "/channels/" + id + "/master.m3u8",
 			"hls_ts": base + "/channels/" + id + "/index.m3u8",
 		},
+		Viewers: map[string]int{},
 	}
+	if s.cfg.URLs != nil {
+		for k, v := range s.cfg.URLs(base, id) {
+			out.URLs[k] = v
+		}
+	}
+	if s.cfg.Viewers != nil {
+		for k, n := range s.cfg.Viewers(id) {
+			out.Viewers[k] = n
+			out.ViewersTotal += n
+		}
+	}
+	return out
 }
 
 // listChannels answers GET /api/v1/channels: every channel's status.

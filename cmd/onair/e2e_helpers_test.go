@@ -375,7 +375,9 @@ type channelStatus struct {
 		Item    int64  `json:"item"`
 		Message string `json:"message"`
 	} `json:"errors"`
-	Slate int64 `json:"slate_segments"`
+	Slate        int64          `json:"slate_segments"`
+	Viewers      map[string]int `json:"viewers"`
+	ViewersTotal int            `json:"viewers_total"`
 }
 
 type statusItem struct {

@@ -55,6 +55,21 @@ func TestE2EPlayback(t *testing.T) {
 		require.GreaterOrEqual(t, frames, playSeconds*e2eFPS-e2eFPS, "ffmpeg stopped early: %v", progress)
 	})
 
+	// A client polling the media playlist is a viewer in the status API.
+	t.Run("viewers", func(t *testing.T) {
+		t.Parallel()
+		req, err := http.NewRequest(http.MethodGet, srv.channelURL("index.m3u8"), nil)
+		require.NoError(t, err)
+		req.Header.Set("User-Agent", "onair-viewer-check")
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		st := srv.status(t)
+		require.GreaterOrEqual(t, st.Viewers["hls"], 1, "%+v", st.Viewers)
+		require.GreaterOrEqual(t, st.ViewersTotal, st.Viewers["hls"])
+	})
+
 	// 20 consecutive segments, each fetched as soon as it is listed, make
 	// one clean MPEG-TS stream: ffmpeg decodes it silently, ffprobe counts
 	// exactly the frames the playlist announced, TR 101 290 finds no

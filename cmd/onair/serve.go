@@ -83,7 +83,18 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	hlsOut := hls.New(hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log}, &hls.EngineRegistry{M: mgr, Clock: clock}, clock)
 	defer hlsOut.Close()
 
-	srv := api.New(api.Config{Library: store, Channels: mgr, Clock: clock, Logger: log, Routes: []func(*http.ServeMux){hlsOut.Register}})
+	viewers := map[string]func(id string) int{"hls": hlsOut.Viewers}
+	srv := api.New(api.Config{
+		Library: store, Channels: mgr, Clock: clock, Logger: log,
+		Routes: []func(*http.ServeMux){hlsOut.Register},
+		Viewers: func(id string) map[string]int {
+			m := make(map[string]int, len(viewers))
+			for k, f := range viewers {
+				m[k] = f(id)
+			}
+			return m
+		},
+	})
 	ln, err := net.Listen("tcp", o.http)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.http, err)

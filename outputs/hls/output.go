@@ -36,6 +36,7 @@ type Output struct {
 
 	cache    *segmentCache
 	prefetch *prefetcher // nil when disabled
+	viewers  viewerSet
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -218,6 +219,7 @@ func (o *Output) serveIndex(w http.ResponseWriter, r *http.Request) {
 		writeUnavailable(w, now, now.Add(ch.TargetDuration()), "channel "+strconv.Quote(ch.ID())+" has no segment yet")
 		return
 	}
+	o.viewers.poll(ch.ID(), r, now)
 	if o.prefetch != nil {
 		o.prefetch.after(ch, win.segs[len(win.segs)-1].Seq)
 	}
