@@ -82,8 +82,12 @@ type Channel struct {
 	deps  ChannelDeps
 	epoch time.Time
 
+	// logMu serializes what writes the log: maintenance, replanning, overrides.
+	logMu sync.Mutex
+
 	mu           sync.Mutex
-	items        []Item // contiguous, ascending; from about now-Retention to now+Ahead
+	ov           *activeOverride // nil without an override
+	items        []Item          // contiguous, ascending; from about now-Retention to now+Ahead
 	logEnd       int64  // end of the stored log, -1 before it is known
 	interned     map[string]string
 	errs         []ChannelError
@@ -129,6 +133,9 @@ func OpenChannel(ctx context.Context, cfg ChannelConfig, deps ChannelDeps) (*Cha
 		}
 	}
 	c := &Channel{cfg: cfg, deps: deps, epoch: st.Epoch, published: st.PublishedUntil, logEnd: -1}
+	if err := c.loadOverride(ctx); err != nil {
+		return nil, fmt.Errorf("channel %s: override: %w", cfg.ID, err)
+	}
 	if err := c.maintain(ctx, cfg.OpenHorizon, false); err != nil {
 		return nil, err
 	}
@@ -169,7 +176,12 @@ func (c *Channel) WallTime(ticks int64) time.Time { return c.epoch.Add(TicksToDu
 // Maintain extends the log to now+Horizon when it reaches less than half that
 // far, and drops items older than Retention from memory.
 func (c *Channel) Maintain(ctx context.Context) error {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
 	c.storePublished(ctx)
+	if err := c.forgetEndedOverride(ctx); err != nil {
+		c.deps.Logger.Warn("forgetting an ended override", "channel", c.cfg.ID, "err", err)
+	}
 	before := c.MediaTime(c.deps.Clock.Now()) - DurationToTicks(c.cfg.History)
 	if before > 0 {
 		if _, err := c.deps.Store.Prune(ctx, c.cfg.ID, before); err != nil {
@@ -197,14 +209,12 @@ func (c *Channel) maintain(ctx context.Context, horizonD time.Duration, load boo
 			end = last.End()
 		}
 	}
-	extend := end < 0 || end < now+horizon/2
+	c.mu.Lock()
+	ov := c.ov
+	c.mu.Unlock()
+	extend := end < 0 || end < now+horizon/2 || (ov != nil && !ov.rec.Resumed && ov.rec.End >= 0 && end >= ov.rec.End-overrideTail)
 	if extend {
-		c.mu.Lock()
-		planner := c.cfg.Planner
-		c.mu.Unlock()
-		_, err := Extend(ctx, c.deps.Store, c.cfg.ID, planner, c.deps.Assets, c.cfg.Segmenting, now+horizon, func(e Entry, err error) {
-			c.deps.Logger.Warn("skipped a playlist entry", "channel", c.cfg.ID, "asset", e.AssetID, "err", err)
-		})
+		err := c.extend(ctx, now+horizon)
 		if err != nil {
 			c.addError(ChannelError{Time: c.deps.Clock.Now(), Seq: -1, Item: -1, Message: err.Error()})
 			if end < 0 {
@@ -234,6 +244,42 @@ func (c *Channel) maintain(ctx context.Context, horizonD time.Duration, load boo
 		return nil
 	}
 	return c.refresh(ctx, now)
+}
+
+// extend extends the log to media time until: with the channel's planner, or
+// its override's until the override ends and then the schedule it replaced.
+func (c *Channel) extend(ctx context.Context, until int64) error {
+	skipped := func(e Entry, err error) {
+		c.deps.Logger.Warn("skipped a playlist entry", "channel", c.cfg.ID, "asset", e.AssetID, "err", err)
+	}
+	c.mu.Lock()
+	planner, ov := c.cfg.Planner, c.ov
+	c.mu.Unlock()
+	if ov != nil && !ov.rec.Resumed {
+		lim := until
+		if ov.rec.End >= 0 {
+			lim = min(until, ov.rec.End-overrideTail)
+		}
+		if _, err := Extend(ctx, c.deps.Store, c.cfg.ID, &overridePlanner{c: c, ov: ov}, c.deps.Assets, c.cfg.Segmenting, lim, skipped); err != nil {
+			return err
+		}
+		if ov.rec.End < 0 {
+			return nil
+		}
+		last, ok, err := c.deps.Store.Last(ctx, c.cfg.ID)
+		if err != nil {
+			return err
+		}
+		if ok && last.End() < ov.rec.End-overrideTail {
+			return nil // the override goes on past until
+		}
+		if err := c.resumeOverride(ctx, ov); err != nil {
+			return fmt.Errorf("resuming after the override: %w", err)
+		}
+		c.deps.Logger.Info("override ended; the schedule resumes", "channel", c.cfg.ID, "resume", ov.rec.Resume)
+	}
+	_, err := Extend(ctx, c.deps.Store, c.cfg.ID, planner, c.deps.Assets, c.cfg.Segmenting, until, skipped)
+	return err
 }
 
 // ensure loads the items around media time t into memory when they are not.
@@ -381,7 +427,9 @@ func (c *Channel) Recent(ctx context.Context, now time.Time, n int) ([]SegmentRe
 		refs[l], refs[r] = refs[r], refs[l]
 	}
 	if len(refs) > 0 {
-		c.publish(ctx, refs[len(refs)-1].End+2*c.cfg.Segmenting.Target)
+		// Only segments that have ended are ever listed or served: the
+		// newest one's end is as far as any client can have seen.
+		c.publish(ctx, refs[len(refs)-1].End)
 	}
 	return refs, nil
 }
@@ -620,6 +668,8 @@ func segmentSizeHint(units []muxer.Unit) int {
 // published mark (plus two target durations) stays, the rest is planned again
 // with p. The published past is never rewritten.
 func (c *Channel) Replan(ctx context.Context, p Planner, version string) error {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
 	c.mu.Lock()
 	c.cfg.Planner = p
 	c.cfg.Version = version

@@ -74,6 +74,16 @@ func (s *LogStore) Append(ctx context.Context, channel string, items []Item, pla
 	if len(items) == 0 {
 		return nil
 	}
+	return s.appendItems(ctx, channel, items, plannerState, false)
+}
+
+// appendEndingOverride is Append that also marks the channel's override as
+// resumed: the items are the schedule after it.
+func (s *LogStore) appendEndingOverride(ctx context.Context, channel string, items []Item, plannerState string) error {
+	return s.appendItems(ctx, channel, items, plannerState, true)
+}
+
+func (s *LogStore) appendItems(ctx context.Context, channel string, items []Item, plannerState string, endOverride bool) error {
 	tx, err := s.db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -104,6 +114,11 @@ func (s *LogStore) Append(ctx context.Context, channel string, items []Item, pla
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE channels SET planner_state = ? WHERE id = ?`, plannerState, channel); err != nil {
 		return err
+	}
+	if endOverride {
+		if _, err := tx.ExecContext(ctx, `UPDATE overrides SET resumed = 1 WHERE channel = ?`, channel); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
