@@ -88,7 +88,7 @@ type Channel struct {
 	mu           sync.Mutex
 	ov           *activeOverride // nil without an override
 	items        []Item          // contiguous, ascending; from about now-Retention to now+Ahead
-	logEnd       int64  // end of the stored log, -1 before it is known
+	logEnd       int64           // end of the stored log, -1 before it is known
 	interned     map[string]string
 	errs         []ChannelError
 	published    int64 // published-until mark last written to the store
