@@ -59,7 +59,7 @@ func (r *rig) play(t *testing.T, total time.Duration) {
 		deadline := time.Now().Add(5 * time.Second) //nolint:forbidigo // real-time guard of a test
 		for r.clock.Pending() == 0 {
 			require.False(t, time.Now().After(deadline), "the session never waited") //nolint:forbidigo // real-time guard
-			time.Sleep(100 * time.Microsecond)                                        //nolint:forbidigo // polling
+			time.Sleep(100 * time.Microsecond)                                       //nolint:forbidigo // polling
 		}
 		r.clock.Advance(40 * time.Millisecond)
 	}
