@@ -9,6 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"onair/engine"
+	"onair/muxer"
 	"onair/muxer/tr101290"
 	"onair/outputs/session"
 	"onair/outputs/session/sessiontest"
@@ -247,4 +248,15 @@ func TestCloseEndsViewers(t *testing.T) {
 	}
 	_, err = r.m.Subscribe("news", "ts")
 	require.ErrorIs(t, err, session.ErrClosed)
+}
+
+func TestNALUs(t *testing.T) {
+	annexB := muxer.Unit{AnnexB: true, Data: [][]byte{{0, 0, 0, 1, 9, 0xF0, 0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 1, 0x65, 4, 5}}}
+	got := session.NALUs(&annexB)
+	require.Equal(t, [][]byte{{0x67, 1, 2}, {0x68, 3}, {0x65, 4, 5}}, got)
+	sps, pps := session.ParamSets(got)
+	require.Equal(t, []byte{0x67, 1, 2}, sps)
+	require.Equal(t, []byte{0x68, 3}, pps)
+	plain := muxer.Unit{Data: [][]byte{{9, 0xF0}, {0x41, 1}}}
+	require.Equal(t, [][]byte{{0x41, 1}}, session.NALUs(&plain))
 }

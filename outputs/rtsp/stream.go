@@ -1,0 +1,211 @@
+package rtsp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
+	"github.com/bluenviron/gortsplib/v5/pkg/format/rtpmpeg4audio"
+	"github.com/bluenviron/gortsplib/v5/pkg/format/rtpsimpleaudio"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+	"github.com/pion/rtp"
+
+	"onair/muxer"
+	"onair/outputs/session"
+)
+
+// stream is one channel's RTSP stream: a ServerStream fed by one session
+// viewer, with one RTP encoder per track for its life.
+type stream struct {
+	o     *Output
+	id    string
+	ready chan struct{}
+	err   error // set before ready closes
+
+	sub    *session.Sub
+	stream *gortsplib.ServerStream
+	first  session.Batch
+	tracks []*track  // by muxer track index; nil for a track not carried
+	last   time.Time // guarded by Output.mu: when it last had a reader or request
+}
+
+// track is one muxer track as RTP.
+type track struct {
+	media   *description.Media
+	codec   muxer.Codec
+	rate    int64 // RTP clock rate
+	h264    *format.H264
+	enc264  *rtph264.Encoder
+	encAAC  *rtpmpeg4audio.Encoder
+	encOpus *rtpsimpleaudio.Encoder
+}
+
+func (s *stream) touch(now time.Time) { s.last = now }
+
+// errNoVideo is returned for a channel whose media has no H.264 video.
+var errNoVideo = errors.New("no H.264 video track")
+
+// init waits for the session's first batch and builds the stream from the
+// first segment's tracks.
+func (s *stream) init() error {
+	b, ok := <-s.sub.C()
+	if !ok {
+		return errors.New("the channel session stopped")
+	}
+	s.first = b
+	cfg := b.Seg.Config
+	desc := &description.Session{Title: s.id}
+	s.tracks = make([]*track, len(cfg.Tracks))
+	var sps, pps []byte
+	for i := range b.Seg.Units {
+		u := &b.Seg.Units[i]
+		if u.Key && cfg.Tracks[u.Track].Codec == muxer.CodecH264 {
+			sps, pps = session.ParamSets(session.NALUs(u))
+			break
+		}
+	}
+	var pt uint8 = 96
+	for i, t := range cfg.Tracks {
+		tr := &track{codec: t.Codec}
+		switch t.Codec {
+		case muxer.CodecH264:
+			tr.h264 = &format.H264{PayloadTyp: pt, PacketizationMode: 1, SPS: sps, PPS: pps}
+			tr.media = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{tr.h264}}
+			tr.rate = 90000
+			enc, err := tr.h264.CreateEncoder()
+			if err != nil {
+				return err
+			}
+			tr.enc264 = enc
+		case muxer.CodecAAC:
+			asc, err := audioConfig(t)
+			if err != nil {
+				s.o.cfg.Logger.Warn("rtsp: audio track left out", "channel", s.id, "err", err)
+				continue
+			}
+			f := &format.MPEG4Audio{PayloadTyp: pt, Config: asc, SizeLength: 13, IndexLength: 3, IndexDeltaLength: 3}
+			tr.media = &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{f}}
+			tr.rate = int64(asc.SampleRate)
+			enc, err := f.CreateEncoder()
+			if err != nil {
+				return err
+			}
+			tr.encAAC = enc
+		case muxer.CodecOpus:
+			f := &format.Opus{PayloadTyp: pt, ChannelCount: max(t.ChannelCount, 1)}
+			tr.media = &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{f}}
+			tr.rate = 48000
+			enc, err := f.CreateEncoder()
+			if err != nil {
+				return err
+			}
+			tr.encOpus = enc
+		default:
+			continue // H.265, AC-3: not carried over RTSP yet
+		}
+		pt++
+		s.tracks[i] = tr
+		desc.Medias = append(desc.Medias, tr.media)
+	}
+	if len(desc.Medias) == 0 || desc.Medias[0].Type != description.MediaTypeVideo {
+		return fmt.Errorf("channel %s: %w", s.id, errNoVideo)
+	}
+	s.stream = &gortsplib.ServerStream{Server: s.o.server, Desc: desc}
+	return s.stream.Initialize()
+}
+
+// audioConfig returns the AudioSpecificConfig of an AAC track.
+func audioConfig(t muxer.Track) (*mpeg4audio.AudioSpecificConfig, error) {
+	var asc mpeg4audio.AudioSpecificConfig
+	if len(t.AudioSpecificConfig) > 0 {
+		if err := asc.Unmarshal(t.AudioSpecificConfig); err != nil {
+			return nil, fmt.Errorf("audio specific config: %w", err)
+		}
+		return &asc, nil
+	}
+	ot := t.ObjectType
+	if ot == 0 {
+		ot = 2
+	}
+	if t.SampleRate <= 0 || t.ChannelCount <= 0 {
+		return nil, errors.New("AAC track without sample rate or channel count")
+	}
+	asc.Type = mpeg4audio.ObjectType(ot)
+	asc.SampleRate = t.SampleRate
+	asc.ChannelCount = t.ChannelCount
+	return &asc, nil
+}
+
+// pump writes the session's batches to the ServerStream until the session
+// ends or the stream has had no reader for Grace.
+func (s *stream) pump() {
+	defer s.sub.Close()
+	s.write(s.first)
+	for b := range s.sub.C() {
+		if s.o.idle(s, s.o.clock.Now()) {
+			return
+		}
+		s.write(b)
+	}
+}
+
+// write sends a batch's units as RTP.
+func (s *stream) write(b session.Batch) {
+	for _, u := range b.Units() {
+		if u.Track >= len(s.tracks) || s.tracks[u.Track] == nil {
+			continue
+		}
+		tr := s.tracks[u.Track]
+		ts := uint32(u.PTS * tr.rate / 90000)
+		var pkts []*rtp.Packet
+		var err error
+		switch {
+		case tr.enc264 != nil:
+			nalus := session.NALUs(&u)
+			if u.Key {
+				s.params(tr, nalus)
+			}
+			pkts, err = tr.enc264.Encode(nalus)
+		case tr.encAAC != nil:
+			pkts, err = tr.encAAC.Encode(u.Data)
+		case tr.encOpus != nil:
+			for _, d := range u.Data {
+				p, perr := tr.encOpus.Encode(d)
+				if perr != nil {
+					err = perr
+					break
+				}
+				pkts = append(pkts, p)
+			}
+		}
+		if err != nil {
+			s.o.cfg.Logger.Warn("rtsp: packetizing", "channel", s.id, "err", err)
+			continue
+		}
+		for _, p := range pkts {
+			p.Timestamp = ts
+			if err := s.stream.WritePacketRTP(tr.media, p); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// params publishes new H.264 parameter sets with ReloadDesc.
+func (s *stream) params(tr *track, nalus [][]byte) {
+	sps, pps := session.ParamSets(nalus)
+	if sps == nil || pps == nil {
+		return
+	}
+	old, oldP := tr.h264.SafeParams() //nolint:staticcheck // the format is read by gortsplib concurrently
+	if bytes.Equal(old, sps) && bytes.Equal(oldP, pps) {
+		return
+	}
+	tr.h264.SafeSetParams(bytes.Clone(sps), bytes.Clone(pps)) //nolint:staticcheck // as above
+	s.stream.ReloadDesc()
+}
