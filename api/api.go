@@ -41,6 +41,9 @@ type Config struct {
 	Viewers func(id string) map[string]int
 	// URLs, when set, adds a channel's URLs of more outputs to its status.
 	URLs func(base, id string) map[string]string
+	// AdminToken guards the admin routes (overrides): requests need
+	// "Authorization: Bearer AdminToken". Empty: loopback clients only.
+	AdminToken string
 }
 
 // Server is the HTTP handler. Its zero readiness is "not ready": call SetReady
@@ -64,6 +67,8 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /api/v1/channels", s.listChannels)
 	s.mux.HandleFunc("GET /api/v1/channels/{id}", s.getChannel)
 	s.mux.HandleFunc("GET /api/v1/time", s.time)
+	s.mux.HandleFunc("POST /api/v1/channels/{id}/override", s.postOverride)
+	s.mux.HandleFunc("DELETE /api/v1/channels/{id}/override", s.deleteOverride)
 	for _, r := range cfg.Routes {
 		r(s.mux)
 	}

@@ -14,6 +14,8 @@ type channelJSON struct {
 	// Viewers counts the channel's viewers per output; ViewersTotal adds them up.
 	Viewers      map[string]int `json:"viewers"`
 	ViewersTotal int            `json:"viewers_total"`
+	// Override is the channel's emergency override, while it is on.
+	Override *engine.OverrideStatus `json:"override,omitempty"`
 }
 
 func (s *Server) channelStatus(r *http.Request, c *engine.Channel) channelJSON {
@@ -31,6 +33,9 @@ func (s *Server) channelStatus(r *http.Request, c *engine.Channel) channelJSON {
 		for k, v := range s.cfg.URLs(base, id) {
 			out.URLs[k] = v
 		}
+	}
+	if ov, ok := c.Override(); ok {
+		out.Override = &ov
 	}
 	if s.cfg.Viewers != nil {
 		for k, n := range s.cfg.Viewers(id) {

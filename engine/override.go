@@ -170,11 +170,12 @@ func (c *Channel) ClearOverride(ctx context.Context, resume Resume) (OverrideSta
 	return st, nil
 }
 
-// Override returns the channel's override, if it has one.
+// Override returns the channel's override, while it is on air or to come.
 func (c *Channel) Override() (OverrideStatus, bool) {
+	now := c.MediaTime(c.deps.Clock.Now())
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ov == nil {
+	if c.ov == nil || (c.ov.rec.End >= 0 && now >= c.ov.rec.End) {
 		return OverrideStatus{}, false
 	}
 	r := c.ov.rec

@@ -46,6 +46,7 @@ type common struct {
 	data     string
 	channels string
 	library  listFlag
+	admin    string
 }
 
 // flagSpec is one shared flag: name, environment variable, default, help.
@@ -54,11 +55,12 @@ type flagSpec struct {
 }
 
 var commonSpecs = map[string]flagSpec{
-	"http":     {"http", "ONAIR_HTTP", ":8080", "HTTP listen address"},
-	"rtsp":     {"rtsp", "ONAIR_RTSP", ":8554", "RTSP listen address"},
-	"data":     {"data", "ONAIR_DATA", "./data", "data directory (SQLite database at DIR/onair.db, caches)"},
-	"channels": {"channels", "ONAIR_CHANNELS", "./channels.d", "channel files directory"},
-	"library":  {"library", "ONAIR_LIBRARY", "./testmedia/library", "library root, repeatable (env: comma-separated)"},
+	"http":        {"http", "ONAIR_HTTP", ":8080", "HTTP listen address"},
+	"rtsp":        {"rtsp", "ONAIR_RTSP", ":8554", "RTSP listen address"},
+	"data":        {"data", "ONAIR_DATA", "./data", "data directory (SQLite database at DIR/onair.db, caches)"},
+	"channels":    {"channels", "ONAIR_CHANNELS", "./channels.d", "channel files directory"},
+	"library":     {"library", "ONAIR_LIBRARY", "./testmedia/library", "library root, repeatable (env: comma-separated)"},
+	"admin-token": {"admin-token", "ONAIR_ADMIN_TOKEN", "", "bearer token of the admin API routes (overrides); empty: only clients on this machine"},
 }
 
 // newFlagSet makes a flag set for a subcommand with the named shared flags,
@@ -82,6 +84,8 @@ func newFlagSet(name string, e env, c *common, shared ...string) *flag.FlagSet {
 			fs.StringVar(&c.data, n, def, help)
 		case "channels":
 			fs.StringVar(&c.channels, n, def, help)
+		case "admin-token":
+			fs.StringVar(&c.admin, n, def, help)
 		case "library":
 			for _, p := range strings.Split(def, ",") {
 				if p = strings.TrimSpace(p); p != "" {

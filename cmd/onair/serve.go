@@ -32,7 +32,7 @@ type serveOpts struct{ common }
 func serveCommand() *command {
 	return &command{
 		name:    "serve",
-		usage:   "onair serve [--http ADDR] [--data DIR] [--library DIR]... [--channels DIR]",
+		usage:   "onair serve [--http ADDR] [--data DIR] [--library DIR]... [--channels DIR] [--admin-token T]",
 		summary: "run the server (scans the library at start, then watches it)",
 		help: `The server answers /healthz at once and /readyz once the library has been
 scanned. GET /api/v1/library lists the assets as JSON (?kind=episode, ?status=ok).
@@ -40,7 +40,7 @@ SIGINT or SIGTERM stops it gracefully: requests in flight finish, the database
 is closed cleanly.`,
 		flags: func(e env) (*flag.FlagSet, any) {
 			o := &serveOpts{}
-			return newFlagSet("serve", e, &o.common, "http", "data", "library", "channels"), o
+			return newFlagSet("serve", e, &o.common, "http", "data", "library", "channels", "admin-token"), o
 		},
 		run: runServe,
 	}
@@ -85,7 +85,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 
 	viewers := map[string]func(id string) int{"hls": hlsOut.Viewers}
 	srv := api.New(api.Config{
-		Library: store, Channels: mgr, Clock: clock, Logger: log,
+		Library: store, Channels: mgr, Clock: clock, Logger: log, AdminToken: o.admin,
 		Routes: []func(*http.ServeMux){hlsOut.Register},
 		Viewers: func(id string) map[string]int {
 			m := make(map[string]int, len(viewers))
@@ -110,7 +110,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	fmt.Fprintf(e.stdout, "  library    %s/api/v1/library\n", base)
 	fmt.Fprintf(e.stdout, "  channels   %s/api/v1/channels\n", base)
 
-	st := &station{dir: o.channels, store: store, mgr: mgr, log: log}
+	st := &station{dir: o.channels, store: store, mgr: mgr, log: log, clock: clock}
 	first := true
 	watchCtx, cancelWatch := context.WithCancel(ctx)
 	watchDone := make(chan struct{})
@@ -171,6 +171,9 @@ type station struct {
 	store  *library.Store
 	mgr    *engine.Manager
 	log    *slog.Logger
+	clock  engine.Clock
+	// overrides maps a channel to the override file it applied (its text).
+	overrides map[string]string
 }
 
 // sameChannel reports whether two configurations differ only in their planner.
@@ -230,6 +233,79 @@ func (s *station) load(ctx context.Context) {
 		if !keep[c.ID()] {
 			s.mgr.Remove(c.ID())
 		}
+	}
+	for id := range keep {
+		s.applyOverrideFile(ctx, id)
+	}
+}
+
+// applyOverrideFile starts the override of channels.d/<id>.override.yaml
+// when the file is new or changed, and clears it when the file is gone. A
+// broken file is reported and changes nothing.
+func (s *station) applyOverrideFile(ctx context.Context, id string) {
+	c, ok := s.mgr.Get(id)
+	if !ok {
+		return
+	}
+	if s.overrides == nil {
+		s.overrides = map[string]string{}
+	}
+	applied := s.overrides[id]
+	ov, err := scheduler.LoadOverride(s.dir, id)
+	if err != nil {
+		s.log.Error("override file", "channel", id, "err", err.Error())
+		return
+	}
+	if ov == nil {
+		if applied != "" {
+			delete(s.overrides, id)
+			if _, err := c.ClearOverride(ctx, ""); err != nil && !errors.Is(err, engine.ErrNoOverride) {
+				s.log.Error("clearing the override", "channel", id, "err", err)
+			}
+		}
+		return
+	}
+	text, _ := os.ReadFile(ov.File)
+	if string(text) == applied {
+		return
+	}
+	if applied != "" {
+		if _, err := c.ClearOverride(ctx, ""); err != nil && !errors.Is(err, engine.ErrNoOverride) {
+			s.log.Error("clearing the override", "channel", id, "err", err)
+		}
+	}
+	s.overrides[id] = string(text)
+	assets, err := s.store.List(ctx, library.Filter{Status: string(library.StatusOK)})
+	if err != nil {
+		s.log.Error("override file", "channel", id, "err", err)
+		return
+	}
+	var asset *library.Asset
+	suffix := string(filepath.Separator) + filepath.Clean(ov.Asset)
+	for i := range assets {
+		if strings.HasSuffix(assets[i].Path, suffix) {
+			asset = &assets[i]
+			break
+		}
+	}
+	if asset == nil {
+		s.log.Error("override file", "channel", id, "file", ov.File, "err", fmt.Sprintf("no playable asset %q in the library", ov.Asset))
+		return
+	}
+	now := s.clock.Now()
+	d := ov.End(now, asset.Duration).Sub(now)
+	if d <= 0 {
+		s.log.Warn("override file: its end has passed", "channel", id, "file", ov.File)
+		return
+	}
+	st, err := c.StartOverride(ctx, engine.OverrideRequest{AssetID: asset.ID, Duration: engine.DurationToTicks(d), Title: ov.Title})
+	switch {
+	case errors.Is(err, engine.ErrOverrideActive):
+		s.log.Info("override file: the channel already has an override", "channel", id, "file", ov.File)
+	case err != nil:
+		s.log.Error("override file", "channel", id, "file", ov.File, "err", err)
+	default:
+		s.log.Info("override file applied", "channel", id, "file", ov.File, "start", st.Start, "end", st.End)
 	}
 }
 
