@@ -90,3 +90,54 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// TestReloadKeepsThePublishedWindow edits a channel's schedule under a
+// running server: every segment a client was shown stays in the playlist
+// with the same number and the same bytes, the media sequence goes on, and
+// the new schedule shows after it.
+func TestReloadKeepsThePublishedWindow(t *testing.T) {
+	root := smallLibrary(t)
+	chdir := t.TempDir()
+	file := filepath.Join(chdir, "one.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("number: \"1\"\nname: One\nsegment: 2s\nplaylist:\n  - show: Demo\n"), 0o644))
+	base, errb := serveDir(t, root, chdir)
+	playlist := func() mediaPlaylist {
+		code, body := get(t, base+"/channels/one/index.m3u8")
+		require.Equal(t, 200, code, body)
+		pl, err := parseMediaPlaylist(body)
+		require.NoError(t, err)
+		return pl
+	}
+	segment := func(uri string) string {
+		code, body := get(t, base+"/channels/one/"+uri)
+		require.Equal(t, 200, code)
+		return body
+	}
+	waitFor(t, 30*time.Second, "a playlist of 3 segments", func() bool {
+		code, body := get(t, base+"/channels/one/index.m3u8")
+		pl, err := parseMediaPlaylist(body)
+		return code == 200 && err == nil && len(pl.segments) >= 3
+	})
+	before := playlist()
+	shown := map[int64]string{}
+	for _, s := range before.segments {
+		shown[s.seq] = segment(s.uri)
+	}
+
+	require.NoError(t, os.WriteFile(file, []byte("number: \"1\"\nname: One\nsegment: 2s\nplaylist:\n  - kind: ad\n"), 0o644))
+	waitFor(t, 20*time.Second, "the rebuild", func() bool { return strings.Contains(errb.String(), "playout log rebuilt") })
+	after := playlist()
+	require.GreaterOrEqual(t, after.segments[0].seq, before.segments[0].seq, "the media sequence goes on")
+	kept := 0
+	for _, s := range after.segments {
+		if b, ok := shown[s.seq]; ok {
+			require.Equal(t, b, segment(s.uri), "segment %d was shown before the edit: same bytes after it", s.seq)
+			kept++
+		}
+	}
+	require.Positive(t, kept, "the window still holds segments shown before the edit")
+	waitFor(t, 30*time.Second, "the new schedule on air", func() bool {
+		st := channelStatusOf(t, base, "one")
+		return st.Now != nil && st.Now.Kind == "ad"
+	})
+}
