@@ -78,6 +78,13 @@ func TestChannelFilesReload(t *testing.T) {
 	waitFor(t, 20*time.Second, "the error in the log", func() bool { return containsAll(errb.String(), "three.yaml:3:1", "unknown field") })
 	require.Equal(t, []string{"one=Uno", "two=Two"}, names(), "a broken file changes nothing else")
 
+	// An existing channel whose file breaks stays on its last good version.
+	write("one.yaml", "number: \"1\"\nname: [Uno\nplaylist:\n  - kind: ad\n")
+	waitFor(t, 20*time.Second, "the error in the log", func() bool { return strings.Contains(errb.String(), "one.yaml:") })
+	require.Equal(t, []string{"one=Uno", "two=Two"}, names(), "the broken channel keeps playing")
+	code, _ = get(t, base+"/channels/one/index.m3u8")
+	require.Equal(t, 200, code)
+
 	require.NoError(t, os.Remove(filepath.Join(chdir, "two.yaml")))
 	waitFor(t, 20*time.Second, "the removal", func() bool { return len(names()) == 1 })
 }

@@ -187,10 +187,16 @@ func (s *station) load(ctx context.Context) {
 	defer s.mu.Unlock()
 	s.loaded = true
 	chans, errs := scheduler.LoadDir(s.dir)
+	keep := map[string]bool{}
 	for _, e := range errs {
 		s.log.Error("channel file", "err", e.Error())
+		// A broken file leaves its channel on its last good version.
+		if id := strings.TrimSuffix(filepath.Base(e.File), ".yaml"); e.File != "" && !strings.HasSuffix(e.File, ".override.yaml") {
+			if _, ok := s.mgr.Get(id); ok {
+				keep[id] = true
+			}
+		}
 	}
-	keep := map[string]bool{}
 	snap, err := scheduler.Snapshot(ctx, s.store)
 	if err != nil {
 		s.log.Error("listing the library", "err", err)
