@@ -22,6 +22,8 @@ type Channel struct {
 	Epoch time.Time
 	// Width and Height of the picture. Default 320x180.
 	Width, Height int
+	// BFrames makes the video's PTS differ from its DTS, as with B-frames.
+	BFrames bool
 	// MediaCalls counts Media calls.
 	MediaCalls atomic.Int64
 }
@@ -82,6 +84,13 @@ func (c *Channel) Media(_ context.Context, seq int64) (engine.Segment, engine.Se
 	seg, err := engine.Slate(engine.Asset{Width: c.Width, Height: c.Height, FrameRateNum: 25, FrameRateDen: 1}, &it, ref.Index, []string{c.Name, it.Title})
 	if err != nil {
 		return engine.Segment{}, ref, nil, err
+	}
+	if c.BFrames {
+		for i := range seg.Units {
+			if u := &seg.Units[i]; u.Track == 0 {
+				u.PTS += 2 * engine.Hz / 25
+			}
+		}
 	}
 	return seg, ref, func() {}, nil
 }
