@@ -8,7 +8,11 @@ declare -A pkg_for=(
   [chromium]=chromium
   [node]=nodejs
   [npm]=npm
+  [gst-launch-1.0]=gstreamer1.0-tools
 )
+
+# GStreamer plugins the CMAF/DASH tests use (hlsdemux, dashdemux, qtdemux, avdec_h264), checked by package.
+gst_pkgs=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav)
 
 # node_version_ok: playwright-core (tests/browser, installed by `make browser-deps`) needs
 # Node.js 20 or later; Debian 12 ships 18, Debian 13 ships 20.
@@ -25,6 +29,9 @@ check_node() {
 missing=()
 for tool in "${!pkg_for[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${pkg_for[$tool]}")
+done
+for pkg in "${gst_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   check_node

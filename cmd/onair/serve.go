@@ -23,6 +23,8 @@ import (
 	"onair/engine/source"
 	"onair/internal/sqlitedb"
 	"onair/library"
+	"onair/outputs/cmaf"
+	"onair/outputs/dash"
 	"onair/outputs/hls"
 	"onair/scheduler"
 )
@@ -80,13 +82,17 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 		Store: logStore, Assets: &engine.LibraryAssets{Store: store}, Sources: source.NewCache(256), Clock: clock, Logger: log,
 	})
 	defer mgr.Close()
-	hlsOut := hls.New(hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log}, &hls.EngineRegistry{M: mgr, Clock: clock}, clock)
+	hlsReg := &hls.EngineRegistry{M: mgr, Clock: clock}
+	cmafOut := cmaf.New(cmaf.Config{HLS: hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log}, Logger: log}, &cmaf.EngineRegistry{HLS: hlsReg}, clock)
+	defer cmafOut.Close()
+	dashOut := dash.New(dash.Config{Logger: log}, cmafOut, clock)
+	hlsOut := hls.New(hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log, ExtraVariants: cmafOut.Variants}, hlsReg, clock)
 	defer hlsOut.Close()
 
 	viewers := map[string]func(id string) int{"hls": hlsOut.Viewers}
 	srv := api.New(api.Config{
 		Library: store, Channels: mgr, Clock: clock, Logger: log, AdminToken: o.admin,
-		Routes: []func(*http.ServeMux){hlsOut.Register},
+		Routes: []func(*http.ServeMux){hlsOut.Register, cmafOut.Register, dashOut.Register},
 		Viewers: func(id string) map[string]int {
 			m := make(map[string]int, len(viewers))
 			for k, f := range viewers {
