@@ -32,6 +32,13 @@ func (s *syncBuffer) String() string {
 // testEnv returns an env with buffers, the given variables and a fixed clock.
 func testEnv(vars map[string]string) (env, *syncBuffer, *syncBuffer) {
 	out, errb := &syncBuffer{}, &syncBuffer{}
+	// The push outputs of servers started in tests listen on ephemeral ports
+	// of 127.0.0.1 (RTSP over TCP only), unless a test says otherwise.
+	pushDefaults := map[string]string{"ONAIR_RTSP": "127.0.0.1:0", "ONAIR_RTSP_UDP": "0", "ONAIR_WEBRTC_UDP": "127.0.0.1:0"}
+	for k, v := range vars {
+		pushDefaults[k] = v
+	}
+	vars = pushDefaults
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	return env{

@@ -179,6 +179,7 @@ func writeChannels(t *testing.T, yaml string) string {
 type e2eServer struct {
 	base   string // http://127.0.0.1:PORT
 	stderr *syncBuffer
+	stdout *syncBuffer
 }
 
 // channelURL is the URL of path under the e2e channel, e.g. "index.m3u8".
@@ -188,13 +189,15 @@ func (s *e2eServer) channelURL(path string) string {
 
 // startServer runs `onair serve` over root and the channels of dir until the
 // test ends, and waits until it is ready and its channel has a first segment.
-func startServer(t *testing.T, root, channels string) *e2eServer {
+// extra flags are added to serve's.
+func startServer(t *testing.T, root, channels string, extra ...string) *e2eServer {
 	t.Helper()
 	e, out, errb := testEnv(nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
+	args := append([]string{"serve", "--http", "127.0.0.1:0", "--data", t.TempDir(), "--library", root, "--channels", channels}, extra...)
 	go func() {
-		done <- run(ctx, []string{"serve", "--http", "127.0.0.1:0", "--data", t.TempDir(), "--library", root, "--channels", channels}, e)
+		done <- run(ctx, args, e)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -210,7 +213,7 @@ func startServer(t *testing.T, root, channels string) *e2eServer {
 			t.Logf("server log:\n%s", tail(errb.String(), 60))
 		}
 	})
-	s := &e2eServer{stderr: errb, base: waitServing(t, out)}
+	s := &e2eServer{stderr: errb, stdout: out, base: waitServing(t, out)}
 	waitReady(t, s.base)
 	waitFor(t, 30*time.Second, "the channel's first segment", func() bool {
 		c, _ := get(t, s.channelURL("index.m3u8"))

@@ -41,12 +41,14 @@ func (l *listFlag) Set(v string) error {
 // common holds the flags shared by every subcommand that uses them, each with
 // its ONAIR_* variable (see the contracts table in DESIGN.md).
 type common struct {
-	http     string
-	rtsp     string
-	data     string
-	channels string
-	library  listFlag
-	admin    string
+	http      string
+	rtsp      string
+	data      string
+	channels  string
+	library   listFlag
+	admin     string
+	rtspUDP   string
+	webrtcUDP string
 }
 
 // flagSpec is one shared flag: name, environment variable, default, help.
@@ -60,6 +62,8 @@ var commonSpecs = map[string]flagSpec{
 	"data":        {"data", "ONAIR_DATA", "./data", "data directory (SQLite database at DIR/onair.db, caches)"},
 	"channels":    {"channels", "ONAIR_CHANNELS", "./channels.d", "channel files directory"},
 	"library":     {"library", "ONAIR_LIBRARY", "./testmedia/library", "library root, repeatable (env: comma-separated)"},
+	"rtsp-udp":    {"rtsp-udp", "ONAIR_RTSP_UDP", "8000", "RTSP UDP port of RTP (RTCP on the next port); 0 disables RTSP over UDP"},
+	"webrtc-udp":  {"webrtc-udp", "ONAIR_WEBRTC_UDP", "8189", "WebRTC (WHEP) ICE UDP port, one for every peer"},
 	"admin-token": {"admin-token", "ONAIR_ADMIN_TOKEN", "", "bearer token of the admin API routes (overrides); empty: only clients on this machine"},
 }
 
@@ -84,6 +88,10 @@ func newFlagSet(name string, e env, c *common, shared ...string) *flag.FlagSet {
 			fs.StringVar(&c.data, n, def, help)
 		case "channels":
 			fs.StringVar(&c.channels, n, def, help)
+		case "rtsp-udp":
+			fs.StringVar(&c.rtspUDP, n, def, help)
+		case "webrtc-udp":
+			fs.StringVar(&c.webrtcUDP, n, def, help)
 		case "admin-token":
 			fs.StringVar(&c.admin, n, def, help)
 		case "library":

@@ -23,8 +23,6 @@ import (
 	"onair/engine/source"
 	"onair/internal/sqlitedb"
 	"onair/library"
-	"onair/outputs/cmaf"
-	"onair/outputs/dash"
 	"onair/outputs/hls"
 	"onair/scheduler"
 )
@@ -34,7 +32,7 @@ type serveOpts struct{ common }
 func serveCommand() *command {
 	return &command{
 		name:    "serve",
-		usage:   "onair serve [--http ADDR] [--data DIR] [--library DIR]... [--channels DIR] [--admin-token T]",
+		usage:   "onair serve [--http ADDR] [--data DIR] [--library DIR]... [--channels DIR] [--admin-token T]\n      [--rtsp ADDR] [--rtsp-udp PORT] [--webrtc-udp PORT]",
 		summary: "run the server (scans the library at start, then watches it)",
 		help: `The server answers /healthz at once and /readyz once the library has been
 scanned. GET /api/v1/library lists the assets as JSON (?kind=episode, ?status=ok).
@@ -42,7 +40,7 @@ SIGINT or SIGTERM stops it gracefully: requests in flight finish, the database
 is closed cleanly.`,
 		flags: func(e env) (*flag.FlagSet, any) {
 			o := &serveOpts{}
-			return newFlagSet("serve", e, &o.common, "http", "data", "library", "channels", "admin-token"), o
+			return newFlagSet("serve", e, &o.common, "http", "data", "library", "channels", "admin-token", "rtsp", "rtsp-udp", "webrtc-udp"), o
 		},
 		run: runServe,
 	}
@@ -82,17 +80,20 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 		Store: logStore, Assets: &engine.LibraryAssets{Store: store}, Sources: source.NewCache(256), Clock: clock, Logger: log,
 	})
 	defer mgr.Close()
-	hlsReg := &hls.EngineRegistry{M: mgr, Clock: clock}
-	cmafOut := cmaf.New(cmaf.Config{HLS: hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log}, Logger: log}, &cmaf.EngineRegistry{HLS: hlsReg}, clock)
-	defer cmafOut.Close()
-	dashOut := dash.New(dash.Config{Logger: log}, cmafOut, clock)
-	hlsOut := hls.New(hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log, ExtraVariants: cmafOut.Variants}, hlsReg, clock)
+	hlsOut := hls.New(hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log}, &hls.EngineRegistry{M: mgr, Clock: clock}, clock)
 	defer hlsOut.Close()
 
+	push, err := startPushOutputs(o.common, mgr, clock, log)
+	if err != nil {
+		return err
+	}
+	defer push.close()
+
 	viewers := map[string]func(id string) int{"hls": hlsOut.Viewers}
+	push.addViewers(viewers)
 	srv := api.New(api.Config{
 		Library: store, Channels: mgr, Clock: clock, Logger: log, AdminToken: o.admin,
-		Routes: []func(*http.ServeMux){hlsOut.Register, cmafOut.Register, dashOut.Register},
+		Routes: []func(*http.ServeMux){hlsOut.Register, push.ts.Register, push.whep.Register},
 		Viewers: func(id string) map[string]int {
 			m := make(map[string]int, len(viewers))
 			for k, f := range viewers {
@@ -115,6 +116,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	fmt.Fprintf(e.stdout, "  readiness  %s/readyz\n", base)
 	fmt.Fprintf(e.stdout, "  library    %s/api/v1/library\n", base)
 	fmt.Fprintf(e.stdout, "  channels   %s/api/v1/channels\n", base)
+	push.describe(e.stdout, base)
 
 	st := &station{dir: o.channels, store: store, mgr: mgr, log: log, clock: clock}
 	first := true

@@ -16,6 +16,7 @@ package rtsp
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -81,7 +82,10 @@ func (o *Output) Start() error {
 }
 
 // Addr is the address the RTSP server listens on (after Start).
-func (o *Output) Addr() string { return o.server.NetListener().Addr().String() }
+func (o *Output) Addr() string { return o.NetAddr().String() }
+
+// NetAddr is the address the RTSP server listens on (after Start).
+func (o *Output) NetAddr() net.Addr { return o.server.NetListener().Addr() }
 
 // Close stops the server and every channel stream, and waits for them.
 func (o *Output) Close() error {
