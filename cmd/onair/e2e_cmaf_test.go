@@ -74,9 +74,11 @@ func TestE2ECMAF(t *testing.T) {
 		// Init segments and fragments: the same bytes on every request,
 		// with an immutable Cache-Control and a strong ETag.
 		seg := cm.segments[len(cm.segments)-1]
-		for _, path := range []string{initURI, seg.uri,
+		for _, path := range []string{
+			initURI, seg.uri,
 			"cmaf/v/" + strconv.FormatInt(seg.seq, 10) + ".m4s", "cmaf/a/" + strconv.FormatInt(seg.seq, 10) + ".m4s",
-			strings.Replace(initURI, "cmaf/", "cmaf/v/", 1), strings.Replace(initURI, "cmaf/", "cmaf/a/", 1)} {
+			strings.Replace(initURI, "cmaf/", "cmaf/v/", 1), strings.Replace(initURI, "cmaf/", "cmaf/a/", 1),
+		} {
 			a, ha := getBytes(t, srv.channelURL(path))
 			b, hb := getBytes(t, srv.channelURL(path))
 			require.Equal(t, a, b, "%s differs between two requests", path)

@@ -55,16 +55,16 @@ func NewInit(cfg *muxer.Config, units []muxer.Unit) (*Init, error) {
 	var tracks []*mcfmp4.InitTrack
 	var p Profile
 	if l.Video >= 0 {
-		vt, err := videoTrack(cfg, units, l.Video, &p)
-		if err != nil {
-			return nil, err
+		vt, verr := videoTrack(cfg, units, l.Video, &p)
+		if verr != nil {
+			return nil, verr
 		}
 		tracks = append(tracks, vt)
 	}
 	if l.Audio >= 0 {
-		at, err := audioTrack(&cfg.Tracks[l.Audio], &p)
-		if err != nil {
-			return nil, err
+		at, aerr := audioTrack(&cfg.Tracks[l.Audio], &p)
+		if aerr != nil {
+			return nil, aerr
 		}
 		tracks = append(tracks, at)
 	}

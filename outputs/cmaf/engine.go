@@ -103,7 +103,7 @@ func (e *EngineChannel) Init(ctx context.Context, seq int64) (*fmp4.Init, error)
 	if first != seq {
 		return nil, fmt.Errorf("channel %s: segment %d (run from %d): %w", e.ID(), seq, first, ErrNotRunStart)
 	}
-	if _, err := e.available(ctx, seq); err != nil {
+	if _, err = e.available(ctx, seq); err != nil {
 		return nil, err
 	}
 	seg, _, release, err := e.Ch.Media(ctx, seq)

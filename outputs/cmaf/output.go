@@ -244,8 +244,8 @@ func (o *Output) serveFile(w http.ResponseWriter, r *http.Request) {
 		var seq int64
 		if at, ok := strings.CutPrefix(num, "t"); ok && track != "" {
 			// A DASH $Time$ name: the segment starting at media time at.
-			ticks, ok := parseSeq(w, at)
-			if !ok {
+			ticks, valid := parseSeq(w, at)
+			if !valid {
 				return
 			}
 			if seq, ok = o.seqAt(ch, ticks); !ok {
