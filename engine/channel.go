@@ -94,6 +94,9 @@ type Channel struct {
 	published    int64 // published-until mark last written to the store
 	publishedMem int64 // published-until mark of the requests so far
 	slateSegs    int64
+	slateTicks   int64 // 90 kHz time of the slate played in place of failed items
+	itemsFailed  int64 // segments of items that failed to play (slate instead)
+	logFailures  int64 // failed extensions of the log (e.g. a full disk)
 }
 
 // OpenChannel loads (creating on first use, with its epoch at the current
@@ -217,6 +220,9 @@ func (c *Channel) maintain(ctx context.Context, horizonD time.Duration, load boo
 		err := c.extend(ctx, now+horizon)
 		if err != nil {
 			c.addError(ChannelError{Time: c.deps.Clock.Now(), Seq: -1, Item: -1, Message: err.Error()})
+			c.mu.Lock()
+			c.logFailures++
+			c.mu.Unlock()
 			if end < 0 {
 				// Nothing at all to play yet: the channel cannot start.
 				last, ok, lerr := c.deps.Store.Last(ctx, c.cfg.ID)
@@ -510,11 +516,13 @@ func (c *Channel) Media(ctx context.Context, seq int64) (seg Segment, ref Segmen
 		var a Asset
 		a.Width, a.Height, a.FrameRateNum, a.FrameRateDen = paramsPicture(ref.Item.Params)
 		seg, err = Slate(a, &ref.Item, ref.Index, []string{"PLEASE STAND BY", c.cfg.ID})
+		c.mu.Lock()
+		c.itemsFailed++
 		if err == nil {
-			c.mu.Lock()
 			c.slateSegs++
-			c.mu.Unlock()
+			c.slateTicks += ref.End - ref.Start
 		}
+		c.mu.Unlock()
 	}
 	if err != nil {
 		release()
@@ -548,15 +556,23 @@ func (c *Channel) addError(e ChannelError) {
 
 // Status is what a channel is doing at a moment.
 type Status struct {
-	ID      string         `json:"id"`
-	Number  string         `json:"number"`
-	Name    string         `json:"name"`
-	Group   string         `json:"group,omitempty"`
-	Now     *Playing       `json:"now,omitempty"`
-	Next    *Playing       `json:"next,omitempty"`
-	Errors  []ChannelError `json:"errors"`
-	Slate   int64          `json:"slate_segments"`
-	LogEnds time.Time      `json:"log_ends"`
+	ID     string         `json:"id"`
+	Number string         `json:"number"`
+	Name   string         `json:"name"`
+	Group  string         `json:"group,omitempty"`
+	Now    *Playing       `json:"now,omitempty"`
+	Next   *Playing       `json:"next,omitempty"`
+	Errors []ChannelError `json:"errors"`
+	Slate  int64          `json:"slate_segments"`
+	// SlateSeconds is how long the slate played in place of failed items.
+	SlateSeconds float64 `json:"slate_seconds"`
+	// ItemsFailed counts segments of items that failed to play (counted once
+	// per generation: a cached segment is not counted again).
+	ItemsFailed int64 `json:"items_failed"`
+	// LogFailures counts failed extensions of the playout log (a full disk,
+	// a database error); the channel plays on from what the log holds.
+	LogFailures int64     `json:"log_failures"`
+	LogEnds     time.Time `json:"log_ends"`
 }
 
 // Playing is an item placed in wall time.
@@ -594,6 +610,9 @@ func (c *Channel) Status(now time.Time) Status {
 	c.mu.Lock()
 	st.Errors = append(st.Errors, c.errs...)
 	st.Slate = c.slateSegs
+	st.SlateSeconds = TicksToDuration(c.slateTicks).Seconds()
+	st.ItemsFailed = c.itemsFailed
+	st.LogFailures = c.logFailures
 	if n := len(c.items); n > 0 {
 		st.LogEnds = c.WallTime(c.items[n-1].End())
 	}

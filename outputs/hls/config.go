@@ -41,6 +41,22 @@ type Config struct {
 	ExtraVariants func(ch Channel) []StreamInf
 	// Logger receives errors of generation. Defaults to discarding.
 	Logger *slog.Logger
+	// Observer, when set, is told of every segment request (cache hit or
+	// not) and every generation, for metrics. It is called synchronously
+	// from request and generation goroutines: it must be quick and safe for
+	// concurrent use.
+	Observer Observer
+}
+
+// Observer watches an Output's segments, per channel (metrics).
+type Observer interface {
+	// SegmentRequested is called for each segment request the cache
+	// answered (hit) or did not (a miss, which waits on a generation).
+	SegmentRequested(channel string, hit bool)
+	// SegmentGenerated is called after each generation of segment seq of
+	// channel with how long it took, and its bytes (which must not be
+	// modified) or its error.
+	SegmentGenerated(channel string, seq int64, data []byte, took time.Duration, err error)
 }
 
 // Defaults of Config.

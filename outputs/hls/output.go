@@ -366,11 +366,17 @@ func (o *Output) fetch(ctx context.Context, ch Channel, seq int64, prefetch bool
 	if seg != nil {
 		if !prefetch {
 			o.stats.hits.Add(1)
+			if o.cfg.Observer != nil {
+				o.cfg.Observer.SegmentRequested(key.channel, true)
+			}
 		}
 		return seg, nil
 	}
 	if !prefetch {
 		o.stats.misses.Add(1)
+		if o.cfg.Observer != nil {
+			o.cfg.Observer.SegmentRequested(key.channel, false)
+		}
 		if !leader {
 			o.stats.shared.Add(1)
 		}
@@ -392,7 +398,11 @@ func (o *Output) generate(ch Channel, key segKey, f *flight, prefetch bool) {
 	if prefetch {
 		o.stats.prefetched.Add(1)
 	}
+	start := o.clock.Now()
 	data, err := ch.Segment(o.ctx, key.seq)
+	if o.cfg.Observer != nil {
+		o.cfg.Observer.SegmentGenerated(key.channel, key.seq, data, o.clock.Now().Sub(start), err)
+	}
 	if err != nil {
 		o.stats.generationErrors.Add(1)
 		if !errors.Is(err, ErrGone) && !errors.Is(err, ErrNotYet) && o.ctx.Err() == nil {
