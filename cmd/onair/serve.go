@@ -273,8 +273,8 @@ func (s *station) applyOverrideFile(ctx context.Context, id string) {
 	if ov == nil {
 		if applied != "" {
 			delete(s.overrides, id)
-			if _, err := c.ClearOverride(ctx, ""); err != nil && !errors.Is(err, engine.ErrNoOverride) {
-				s.log.Error("clearing the override", "channel", id, "err", err)
+			if _, cerr := c.ClearOverride(ctx, ""); cerr != nil && !errors.Is(cerr, engine.ErrNoOverride) {
+				s.log.Error("clearing the override", "channel", id, "err", cerr)
 			}
 		}
 		return
@@ -284,8 +284,8 @@ func (s *station) applyOverrideFile(ctx context.Context, id string) {
 		return
 	}
 	if applied != "" {
-		if _, err := c.ClearOverride(ctx, ""); err != nil && !errors.Is(err, engine.ErrNoOverride) {
-			s.log.Error("clearing the override", "channel", id, "err", err)
+		if _, cerr := c.ClearOverride(ctx, ""); cerr != nil && !errors.Is(cerr, engine.ErrNoOverride) {
+			s.log.Error("clearing the override", "channel", id, "err", cerr)
 		}
 	}
 	s.overrides[id] = string(text)
