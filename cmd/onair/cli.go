@@ -23,7 +23,7 @@ type command struct {
 
 // commands lists every subcommand by name. Nested ones are "library scan" etc.
 func commands() map[string]*command {
-	list := []*command{serveCommand(), testmediaCommand(), libraryScanCommand(), libraryListCommand(), playoutShowCommand(), channelsCheckCommand(), remuxCommand(), loadCommand(), versionCommand()}
+	list := []*command{withOps(serveCommand()), configPrintCommand(), testmediaCommand(), libraryScanCommand(), libraryListCommand(), playoutShowCommand(), channelsCheckCommand(), remuxCommand(), loadCommand(), versionCommand()}
 	m := make(map[string]*command, len(list))
 	for _, c := range list {
 		m[c.name] = c
@@ -36,6 +36,7 @@ var groups = map[string]string{
 	"library":  "manage the media library",
 	"playout":  "inspect channels' playout logs",
 	"channels": "check channel files",
+	"config":   "inspect the configuration",
 }
 
 func run(ctx context.Context, args []string, e env) int {

@@ -51,7 +51,8 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
 	}
-	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	ops := opsFrom(ctx, e)
+	log := ops.log
 	clock := engine.RealClock{}
 
 	store, err := openStore(o.data, e)
@@ -80,7 +81,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 		Store: logStore, Assets: &engine.LibraryAssets{Store: store}, Sources: source.NewCache(256), Clock: clock, Logger: log,
 	})
 	defer mgr.Close()
-	hlsOut := hls.New(hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log}, &hls.EngineRegistry{M: mgr, Clock: clock}, clock)
+	hlsOut := hls.New(hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log, Observer: ops.metrics}, &hls.EngineRegistry{M: mgr, Clock: clock}, clock)
 	defer hlsOut.Close()
 
 	push, err := startPushOutputs(o.common, mgr, clock, log)
@@ -91,22 +92,24 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 
 	viewers := map[string]func(id string) int{"hls": hlsOut.Viewers}
 	push.addViewers(viewers)
+	srvViewers := func(id string) map[string]int {
+		m := make(map[string]int, len(viewers))
+		for k, f := range viewers {
+			m[k] = f(id)
+		}
+		return m
+	}
 	srv := api.New(api.Config{
 		Library: store, Channels: mgr, Clock: clock, Logger: log, AdminToken: o.admin,
 		Routes: []func(*http.ServeMux){hlsOut.Register, push.ts.Register, push.whep.Register},
-		Viewers: func(id string) map[string]int {
-			m := make(map[string]int, len(viewers))
-			for k, f := range viewers {
-				m[k] = f(id)
-			}
-			return m
-		},
+		Viewers: srvViewers,
 	})
 	ln, err := net.Listen("tcp", o.http)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.http, err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	ops.watch(mgr, hlsOut, srvViewers, clock)
+	hs := &http.Server{Handler: ops.handler(srv, o.admin), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 
@@ -125,7 +128,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	go func() {
 		defer close(watchDone)
 		w := &libraryWatcher{
-			store: store, roots: o.library.values, log: log, now: e.now,
+			store: store, roots: o.library.values, log: log, now: e.now, metrics: ops.metrics,
 			onScanned: func(err error) {
 				if err != nil {
 					srv.SetReady(false, "library scan failed: "+err.Error())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"onair/internal/metrics"
 	"onair/library"
 )
 
@@ -23,6 +24,8 @@ type libraryWatcher struct {
 	log       *slog.Logger
 	now       func() time.Time
 	onScanned func(error)
+	// metrics, when set, records each scan.
+	metrics *metrics.Metrics
 }
 
 const (
@@ -116,6 +119,11 @@ func (w *libraryWatcher) scan(ctx context.Context) {
 	sum, err := w.store.Scan(ctx, w.roots, nil)
 	if ctx.Err() != nil {
 		return
+	}
+	if w.metrics != nil {
+		w.metrics.ObserveScan(metrics.ScanSummary{
+			Seen: sum.FilesSeen, Added: sum.Added, Updated: sum.Updated, Moved: sum.Moved, Missing: sum.Missing, Problems: len(sum.Problems),
+		}, w.now().Sub(start), err)
 	}
 	if err != nil {
 		w.log.Error("library scan failed", "err", err)
