@@ -101,7 +101,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	}
 	srv := api.New(api.Config{
 		Library: store, Channels: mgr, Clock: clock, Logger: log, AdminToken: o.admin,
-		Routes: []func(*http.ServeMux){hlsOut.Register, push.ts.Register, push.whep.Register},
+		Routes:  []func(*http.ServeMux){hlsOut.Register, push.ts.Register, push.whep.Register},
 		Viewers: srvViewers,
 	})
 	ln, err := net.Listen("tcp", o.http)
