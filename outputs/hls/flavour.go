@@ -42,12 +42,14 @@ func (o *Output) PlaylistWindow(ch Channel, now time.Time) (w Window, ok bool, e
 // subslice of seg) and a short tag told apart in the ETag ("" for the whole).
 type Part func(seg []byte) (data []byte, tag string, err error)
 
-// ServeSegment answers segment seq of ch as the Output's own segment route
-// does (404 when unknown or too old, 503 with Retry-After before its end,
-// the cache shared by concurrent requests, prefetch, an immutable
-// Cache-Control, a strong ETag, conditional and range requests), with the
-// Content-Type contentType and, when part is not nil, only the part of the
-// bytes it selects.
+// ServeSegment answers segment seq of ch: 404 when unknown or too old, 503
+// with Retry-After before its end, else 200 (or 304, or a range) from the
+// cache shared by concurrent requests or a generation, with prefetch, an
+// immutable Cache-Control and a strong ETag; a plain GET gets the bytes in
+// one Write. It is the Output's own seg/{seq}.ts route (contentType
+// video/mp2t, part nil) and that of the flavours: the Content-Type
+// contentType and, when part is not nil, only the part of the bytes it
+// selects.
 func (o *Output) ServeSegment(w http.ResponseWriter, r *http.Request, ch Channel, seq int64, contentType string, part Part) {
 	setCORS(w.Header())
 	name := "segment " + strconv.FormatInt(seq, 10) + " of channel " + strconv.Quote(ch.ID())
@@ -84,7 +86,7 @@ func (o *Output) ServeSegment(w http.ResponseWriter, r *http.Request, ch Channel
 		writeUnavailable(w, o.clock.Now(), end, name+" is not available yet")
 		return
 	case r.Context().Err() != nil:
-		return
+		return // the client has gone
 	case errors.Is(err, errClosed), o.ctx.Err() != nil:
 		writeUnavailable(w, now, now, "shutting down")
 		return
@@ -109,14 +111,21 @@ func (o *Output) ServeSegment(w http.ResponseWriter, r *http.Request, ch Channel
 			etag = etag[:len(etag)-1] + "-" + tag + `"`
 		}
 	}
-	ServeBytes(w, r, data, contentType, etag)
-	o.stats.bytesServed.Add(uint64(len(data)))
+	n := writeBytes(w, r, data, contentType, etag)
+	o.stats.bytesServed.Add(uint64(n))
 }
 
 // ServeBytes answers immutable bytes (a segment, an init segment) with
 // CORS, an immutable Cache-Control and etag, honouring conditional and range
 // requests.
 func ServeBytes(w http.ResponseWriter, r *http.Request, data []byte, contentType, etag string) {
+	writeBytes(w, r, data, contentType, etag)
+}
+
+// writeBytes is ServeBytes, returning the body bytes written. A plain GET,
+// the common request, gets the whole of data in one Write with its
+// Content-Length; the others go through http.ServeContent.
+func writeBytes(w http.ResponseWriter, r *http.Request, data []byte, contentType, etag string) int64 {
 	h := w.Header()
 	setCORS(h)
 	h.Set("Content-Type", contentType)
@@ -127,10 +136,12 @@ func ServeBytes(w http.ResponseWriter, r *http.Request, data []byte, contentType
 	if plainGet(r) {
 		h.Set("Content-Length", strconv.Itoa(len(data)))
 		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(data)
-		return
+		n, _ := w.Write(data)
+		return int64(n)
 	}
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	cw := &countingWriter{ResponseWriter: w}
+	http.ServeContent(cw, r, "", time.Time{}, bytes.NewReader(data))
+	return cw.n
 }
 
 // ETag returns the strong ETag the Output gives bytes: their length and

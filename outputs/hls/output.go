@@ -237,9 +237,8 @@ func (o *Output) window(ch Channel, now time.Time) (window, error) {
 	return win, err
 }
 
-// serveSegment answers one segment: 200 (or 304, or a range) from the cache
-// or a generation; 404 when too old or unknown; 503 when it ends in the
-// future; 400 for a malformed number.
+// serveSegment answers seg/{seq}.ts through ServeSegment: 400 for a
+// malformed number, 404 for another file name.
 func (o *Output) serveSegment(w http.ResponseWriter, r *http.Request) {
 	setCORS(w.Header())
 	ch, ok := o.channel(w, r)
@@ -257,66 +256,7 @@ func (o *Output) serveSegment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "segment number must be a non-negative integer: "+strconv.Quote(num))
 		return
 	}
-	name := "segment " + num + " of channel " + strconv.Quote(ch.ID())
-
-	now := o.clock.Now()
-	end, known := ch.SegmentEnd(seq)
-	if !known {
-		writeError(w, http.StatusNotFound, name+" is not in the playout log")
-		return
-	}
-	if end.After(now) {
-		writeUnavailable(w, now, end, name+" is not available yet")
-		return
-	}
-	gone, err := o.gone(ch, seq, end, now)
-	if err != nil {
-		o.cfg.Logger.Error("hls segment", "channel", ch.ID(), "seq", seq, "err", err)
-		writeError(w, http.StatusInternalServerError, name+" failed")
-		return
-	}
-	if gone {
-		writeError(w, http.StatusNotFound, name+" is no longer served")
-		return
-	}
-
-	if o.prefetch != nil {
-		o.prefetch.after(ch, seq)
-	}
-	seg, err := o.fetch(r.Context(), ch, seq, false)
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrGone):
-		writeError(w, http.StatusNotFound, name+" is no longer served")
-		return
-	case errors.Is(err, ErrNotYet):
-		writeUnavailable(w, o.clock.Now(), end, name+" is not available yet")
-		return
-	case r.Context().Err() != nil:
-		return // the client has gone
-	case errors.Is(err, errClosed), o.ctx.Err() != nil:
-		writeUnavailable(w, now, now, "shutting down")
-		return
-	default:
-		writeError(w, http.StatusInternalServerError, name+" failed")
-		return
-	}
-
-	h := w.Header()
-	h.Set("Content-Type", contentTypeSegment)
-	h.Set("Cache-Control", segmentCacheControl)
-	h.Set("ETag", seg.etag)
-	if plainGet(r) {
-		// The common request: the whole segment in one write.
-		h.Set("Content-Length", strconv.Itoa(len(seg.data)))
-		w.WriteHeader(http.StatusOK)
-		n, _ := w.Write(seg.data)
-		o.stats.bytesServed.Add(uint64(n))
-		return
-	}
-	cw := &countingWriter{ResponseWriter: w}
-	http.ServeContent(cw, r, "", time.Time{}, bytes.NewReader(seg.data))
-	o.stats.bytesServed.Add(uint64(cw.n))
+	o.ServeSegment(w, r, ch, seq, contentTypeSegment, nil)
 }
 
 // plainGet reports whether r is a GET with no range and no condition: the
