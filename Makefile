@@ -11,11 +11,11 @@ GOLANGCI := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2
 GOFUMPT := mvdan.cc/gofumpt@v0.12.0
 PREFIX ?= /usr/local
 
-.PHONY: all run build test test-full lint fmt bench fuzz testmedia clean install tools browser-deps
+.PHONY: all run build test test-full lint fmt bench fuzz testmedia clean install tools browser-deps web
 
 all: build
 
-build:
+build: web
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/onair
 
 ## run: build, generate and scan the sample library when missing, start the server
@@ -46,6 +46,20 @@ browser-deps:
 	@if [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then \
 	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund; \
 	else echo "browser-deps: tests/browser/node_modules is up to date"; fi
+
+## web: the web app's player libraries (hls.js, dash.js; pinned in api/web/package-lock.json) from npm
+## into api/web/static/vendor, which go:embed puts in the binary. The copies are committed, so a build
+## without npm uses them.
+WEB_VENDOR := api/web/static/vendor
+web:
+	@if ! command -v npm >/dev/null 2>&1; then echo "web: npm not found; using the committed $(WEB_VENDOR)"; exit 0; fi; \
+	if [ api/web/package-lock.json -nt api/web/node_modules/.package-lock.json ]; then \
+	  npm ci --prefix api/web --no-audit --no-fund --ignore-scripts || { echo "web: npm ci failed; using the committed $(WEB_VENDOR)"; exit 0; }; \
+	fi; \
+	for f in hls.js/dist/hls.min.js:hls.min.js hls.js/LICENSE:hls.js.LICENSE dashjs/dist/modern/umd/dash.all.min.js:dash.all.min.js dashjs/LICENSE.md:dashjs.LICENSE.md; do \
+	  src=api/web/node_modules/$${f%%:*}; dst=$(WEB_VENDOR)/$${f##*:}; \
+	  cmp -s $$src $$dst || cp $$src $$dst; \
+	done
 
 lint:
 	$(GO) mod tidy -diff

@@ -41,14 +41,16 @@ func (l *listFlag) Set(v string) error {
 // common holds the flags shared by every subcommand that uses them, each with
 // its ONAIR_* variable (see the contracts table in DESIGN.md).
 type common struct {
-	http      string
-	rtsp      string
-	data      string
-	channels  string
-	library   listFlag
-	admin     string
-	rtspUDP   string
-	webrtcUDP string
+	http       string
+	rtsp       string
+	data       string
+	channels   string
+	library    listFlag
+	admin      string
+	rtspUDP    string
+	webrtcUDP  string
+	tuners     string
+	guideHours string
 }
 
 // flagSpec is one shared flag: name, environment variable, default, help.
@@ -64,6 +66,8 @@ var commonSpecs = map[string]flagSpec{
 	"library":     {"library", "ONAIR_LIBRARY", "./testmedia/library", "library root, repeatable (env: comma-separated)"},
 	"rtsp-udp":    {"rtsp-udp", "ONAIR_RTSP_UDP", "8000", "RTSP UDP port of RTP (RTCP on the next port); 0 disables RTSP over UDP"},
 	"webrtc-udp":  {"webrtc-udp", "ONAIR_WEBRTC_UDP", "8189", "WebRTC (WHEP) ICE UDP port, one for every peer"},
+	"tuners":      {"tuners", "ONAIR_TUNERS", "4", "HDHomeRun tuners: concurrent continuous-TS streams (/channels/{id}.ts) allowed"},
+	"guide-hours": {"guide-hours", "ONAIR_GUIDE_HOURS", "48", "hours of programmes in the XMLTV guide (/iptv/xmltv.xml)"},
 	"admin-token": {"admin-token", "ONAIR_ADMIN_TOKEN", "", "bearer token of the admin API routes (overrides); empty: only clients on this machine"},
 }
 
@@ -94,6 +98,10 @@ func newFlagSet(name string, e env, c *common, shared ...string) *flag.FlagSet {
 			fs.StringVar(&c.webrtcUDP, n, def, help)
 		case "admin-token":
 			fs.StringVar(&c.admin, n, def, help)
+		case "tuners":
+			fs.StringVar(&c.tuners, n, def, help)
+		case "guide-hours":
+			fs.StringVar(&c.guideHours, n, def, help)
 		case "library":
 			for _, p := range strings.Split(def, ",") {
 				if p = strings.TrimSpace(p); p != "" {

@@ -40,7 +40,7 @@ SIGINT or SIGTERM stops it gracefully: requests in flight finish, the database
 is closed cleanly.`,
 		flags: func(e env) (*flag.FlagSet, any) {
 			o := &serveOpts{}
-			return newFlagSet("serve", e, &o.common, "http", "data", "library", "channels", "admin-token", "rtsp", "rtsp-udp", "webrtc-udp"), o
+			return newFlagSet("serve", e, &o.common, "http", "data", "library", "channels", "admin-token", "rtsp", "rtsp-udp", "webrtc-udp", "tuners", "guide-hours"), o
 		},
 		run: runServe,
 	}
@@ -90,6 +90,10 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	}
 	defer push.close()
 
+	www, err := newSite(o.common, mgr, store, clock, log)
+	if err != nil {
+		return err
+	}
 	viewers := map[string]func(id string) int{"hls": hlsOut.Viewers}
 	push.addViewers(viewers)
 	srvViewers := func(id string) map[string]int {
@@ -101,7 +105,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	}
 	srv := api.New(api.Config{
 		Library: store, Channels: mgr, Clock: clock, Logger: log, AdminToken: o.admin,
-		Routes:  []func(*http.ServeMux){hlsOut.Register, push.ts.Register, push.whep.Register},
+		Routes:  append([]func(*http.ServeMux){hlsOut.Register, push.ts.Register, push.whep.Register}, www.routes()...),
 		Viewers: srvViewers,
 	})
 	ln, err := net.Listen("tcp", o.http)
@@ -109,7 +113,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 		return fmt.Errorf("listen on %s: %w", o.http, err)
 	}
 	ops.watch(mgr, hlsOut, srvViewers, clock)
-	hs := &http.Server{Handler: ops.handler(srv, o.admin), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: www.handler(ops.handler(srv, o.admin)), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 
@@ -119,6 +123,8 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	fmt.Fprintf(e.stdout, "  readiness  %s/readyz\n", base)
 	fmt.Fprintf(e.stdout, "  library    %s/api/v1/library\n", base)
 	fmt.Fprintf(e.stdout, "  channels   %s/api/v1/channels\n", base)
+	fmt.Fprintf(e.stdout, "  web app    %s/\n", base)
+	fmt.Fprintf(e.stdout, "  IPTV       %s/iptv/channels.m3u  %s/iptv/xmltv.xml  HDHomeRun %s\n", base, base, base)
 	push.describe(e.stdout, base)
 
 	st := &station{dir: o.channels, store: store, mgr: mgr, log: log, clock: clock}
