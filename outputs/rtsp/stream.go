@@ -15,6 +15,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/pion/rtp"
 
+	"onair/engine"
 	"onair/muxer"
 	"onair/outputs/session"
 )
@@ -32,6 +33,11 @@ type stream struct {
 	first  session.Batch
 	tracks []*track  // by muxer track index; nil for a track not carried
 	last   time.Time // guarded by Output.mu: when it last had a reader or request
+	// base is the wall time of media time 0 for RTCP sender reports: set at
+	// the first unit and after a jump, so the reports' NTP times follow the
+	// RTP timestamps exactly (not the jitter of when a batch was written).
+	base    time.Time
+	hasBase bool
 }
 
 // track is one muxer track as RTP.
@@ -157,6 +163,12 @@ func (s *stream) pump() {
 // write sends a batch's units as RTP.
 func (s *stream) write(b session.Batch) {
 	for _, u := range b.Units() {
+		if !s.hasBase || b.Jump {
+			s.base = s.o.clock.Now().Add(-engine.TicksToDuration(u.PTS))
+			s.hasBase = true
+			b.Jump = false
+		}
+		ntp := s.base.Add(engine.TicksToDuration(u.PTS))
 		if u.Track >= len(s.tracks) || s.tracks[u.Track] == nil {
 			continue
 		}
@@ -189,7 +201,7 @@ func (s *stream) write(b session.Batch) {
 		}
 		for _, p := range pkts {
 			p.Timestamp = ts
-			if err := s.stream.WritePacketRTP(tr.media, p); err != nil {
+			if err := s.stream.WritePacketRTPWithNTP(tr.media, p, ntp); err != nil {
 				return
 			}
 		}
