@@ -23,6 +23,8 @@ import (
 	"onair/engine/source"
 	"onair/internal/sqlitedb"
 	"onair/library"
+	"onair/outputs/cmaf"
+	"onair/outputs/dash"
 	"onair/outputs/hls"
 	"onair/scheduler"
 )
@@ -81,7 +83,11 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 		Store: logStore, Assets: &engine.LibraryAssets{Store: store}, Sources: source.NewCache(256), Clock: clock, Logger: log,
 	})
 	defer mgr.Close()
-	hlsOut := hls.New(hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log, Observer: ops.metrics}, &hls.EngineRegistry{M: mgr, Clock: clock}, clock)
+	hlsReg := &hls.EngineRegistry{M: mgr, Clock: clock}
+	cmafOut := cmaf.New(cmaf.Config{HLS: hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log}, Logger: log}, &cmaf.EngineRegistry{HLS: hlsReg}, clock)
+	defer cmafOut.Close()
+	dashOut := dash.New(dash.Config{Logger: log}, cmafOut, clock)
+	hlsOut := hls.New(hls.Config{NewTimer: hls.TimerFunc(clock.NewTimer), Logger: log, ExtraVariants: cmafOut.Variants, Observer: ops.metrics}, hlsReg, clock)
 	defer hlsOut.Close()
 
 	push, err := startPushOutputs(o.common, mgr, clock, log)
@@ -94,7 +100,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	if err != nil {
 		return err
 	}
-	viewers := map[string]func(id string) int{"hls": hlsOut.Viewers}
+	viewers := map[string]func(id string) int{"hls": hlsOut.Viewers, "cmaf": cmafOut.Viewers, "dash": dashOut.Viewers}
 	push.addViewers(viewers)
 	srvViewers := func(id string) map[string]int {
 		m := make(map[string]int, len(viewers))
@@ -105,7 +111,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	}
 	srv := api.New(api.Config{
 		Library: store, Channels: mgr, Clock: clock, Logger: log, AdminToken: o.admin,
-		Routes:  append([]func(*http.ServeMux){hlsOut.Register, push.ts.Register, push.whep.Register}, www.routes()...),
+		Routes:  append([]func(*http.ServeMux){hlsOut.Register, cmafOut.Register, dashOut.Register, push.ts.Register, push.whep.Register}, www.routes()...),
 		Viewers: srvViewers,
 	})
 	ln, err := net.Listen("tcp", o.http)

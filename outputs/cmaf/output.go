@@ -49,6 +49,8 @@ type Output struct {
 	frags *hls.Output
 	mux   *http.ServeMux
 
+	viewers hls.ViewerSet
+
 	mu    sync.Mutex
 	inits map[initKey]*fmp4.Init
 }
@@ -125,6 +127,16 @@ func (o *Output) Channel(id string) (Channel, bool) {
 	return ch, ok && ch != nil
 }
 
+// Viewers returns how many clients are watching channel id through
+// cmaf.m3u8: those that fetched it within the last three target durations.
+func (o *Output) Viewers(id string) int {
+	ch, ok := o.Channel(id)
+	if !ok {
+		return 0
+	}
+	return o.viewers.Count(id, o.clock.Now(), hls.ViewerIdle(ch.TargetDuration()))
+}
+
 // Run is the part of a window of one discontinuity run.
 type Run struct {
 	// First is the run's first segment, which names its init segments.
@@ -196,6 +208,7 @@ func (o *Output) servePlaylist(w http.ResponseWriter, r *http.Request) {
 		hls.WriteUnavailable(w, now, now.Add(ch.TargetDuration()), "channel "+strconv.Quote(id)+" has no segment yet")
 		return
 	}
+	o.viewers.Poll(id, r, now)
 	var b bytes.Buffer
 	writeMediaPlaylist(&b, runs, target)
 	hls.WriteManifest(w, r, b.Bytes(), contentTypePlaylist, hls.PlaylistMaxAge(target))

@@ -46,12 +46,13 @@ type Config struct {
 }
 
 // Output serves the MPDs of the channels of a Fragments; an http.Handler.
-// It holds no state of its own.
+// Its only state is the set of clients polling the MPDs (Viewers).
 type Output struct {
-	cfg   Config
-	frags Fragments
-	clock hls.Clock
-	mux   *http.ServeMux
+	cfg     Config
+	frags   Fragments
+	clock   hls.Clock
+	mux     *http.ServeMux
+	viewers hls.ViewerSet
 }
 
 // contentTypeMPD is the MPD's media type (ISO/IEC 23009-1, Annex C).
@@ -123,7 +124,19 @@ func (o *Output) serveMPD(w http.ResponseWriter, r *http.Request) {
 		hls.WriteError(w, http.StatusInternalServerError, "manifest of channel "+strconv.Quote(id)+" failed")
 		return
 	}
+	o.viewers.Poll(id, r, now)
 	hls.WriteManifest(w, r, b.Bytes(), contentTypeMPD, hls.PlaylistMaxAge(target))
+}
+
+// Viewers returns how many clients are watching channel id through its MPD:
+// those that fetched it within the last three target durations (players
+// reload a dynamic MPD every minimumUpdatePeriod, half a target duration).
+func (o *Output) Viewers(id string) int {
+	ch, ok := o.frags.Channel(id)
+	if !ok || ch == nil {
+		return 0
+	}
+	return o.viewers.Count(id, o.clock.Now(), hls.ViewerIdle(ch.TargetDuration()))
 }
 
 // segmentStart is the wall time segment seq starts: the end of the segment

@@ -36,7 +36,7 @@ type Output struct {
 
 	cache    *segmentCache
 	prefetch *prefetcher // nil when disabled
-	viewers  viewerSet
+	viewers  ViewerSet
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -219,7 +219,7 @@ func (o *Output) serveIndex(w http.ResponseWriter, r *http.Request) {
 		writeUnavailable(w, now, now.Add(ch.TargetDuration()), "channel "+strconv.Quote(ch.ID())+" has no segment yet")
 		return
 	}
-	o.viewers.poll(ch.ID(), r, now)
+	o.viewers.Poll(ch.ID(), r, now)
 	if o.prefetch != nil {
 		o.prefetch.after(ch, win.segs[len(win.segs)-1].Seq)
 	}

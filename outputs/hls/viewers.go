@@ -11,11 +11,12 @@ import (
 // flood of distinct clients cannot grow memory without limit.
 const maxViewersPerChannel = 1 << 16
 
-// viewerSet counts the clients that fetched a channel's media playlist
-// recently. HLS has no session: a client is its address and user agent, and
-// it is watching while it keeps polling (players poll every target duration
-// or faster).
-type viewerSet struct {
+// ViewerSet counts the clients that fetched a channel's playlist (or DASH
+// manifest) recently. HLS and DASH have no session: a client is its address
+// and user agent, and it is watching while it keeps polling (players poll
+// every target duration or faster). The zero value is ready; it is safe for
+// concurrent use (one mutex, short critical sections).
+type ViewerSet struct {
 	mu   sync.Mutex
 	seen map[string]map[viewerKey]time.Time // channel → client → last poll
 }
@@ -34,8 +35,8 @@ func clientOf(r *http.Request) viewerKey {
 	return viewerKey{addr: host, agent: agent}
 }
 
-// poll records that r polled channel id at now.
-func (v *viewerSet) poll(id string, r *http.Request, now time.Time) {
+// Poll records that r polled channel id at now.
+func (v *ViewerSet) Poll(id string, r *http.Request, now time.Time) {
 	k := clientOf(r)
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -53,9 +54,9 @@ func (v *viewerSet) poll(id string, r *http.Request, now time.Time) {
 	m[k] = now
 }
 
-// count returns the clients of channel id that polled within idle before
+// Count returns the clients of channel id that polled within idle before
 // now, forgetting the others.
-func (v *viewerSet) count(id string, now time.Time, idle time.Duration) int {
+func (v *ViewerSet) Count(id string, now time.Time, idle time.Duration) int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	m := v.seen[id]
@@ -77,5 +78,11 @@ func (o *Output) Viewers(id string) int {
 	if !ok {
 		return 0
 	}
-	return o.viewers.count(id, o.clock.Now(), 3*ch.TargetDuration())
+	return o.viewers.Count(id, o.clock.Now(), ViewerIdle(ch.TargetDuration()))
+}
+
+// ViewerIdle is how long a client that stops polling a playlist of target
+// duration target still counts as a viewer: three target durations.
+func ViewerIdle(target time.Duration) time.Duration {
+	return 3 * target
 }
