@@ -8,6 +8,7 @@ declare -A pkg_for=(
   [chromium]=chromium
   [node]=nodejs
   [npm]=npm
+  [tv_validate_file]=xmltv-util
   [gst-launch-1.0]=gstreamer1.0-tools
 )
 

@@ -38,6 +38,9 @@ type Programme struct {
 // may be and still be folded into the programme before it.
 const interstitialMerge = 5 * time.Minute
 
+// lookback is how far before the guide's start its items are read.
+const lookback = 3 * time.Hour
+
 // maxItems bounds the items read of one channel's guide.
 const maxItems = 200000
 
@@ -70,7 +73,9 @@ func (c *assetCache) get(ctx context.Context, id int64) *library.Asset {
 // with no program item shorter than interstitialMerge is folded into the
 // programme before it.
 func programmes(ctx context.Context, ch Channel, assets *assetCache, from, until time.Time) ([]Programme, error) {
-	items, err := ch.Upcoming(ctx, from, until)
+	// Read from before from, so the programme on air starts where it began
+	// and an interstitial on air folds into the programme before it.
+	items, err := ch.Upcoming(ctx, from.Add(-lookback), until)
 	if err != nil && len(items) == 0 {
 		return nil, err
 	}
@@ -107,6 +112,9 @@ func programmes(ctx context.Context, ch Channel, assets *assetCache, from, until
 			describe(&p, group[main], assets.get(ctx, group[main].AssetID))
 		}
 		out = append(out, p)
+	}
+	for len(out) > 0 && !out[0].End.After(from) {
+		out = out[1:]
 	}
 	return out, nil
 }
@@ -179,8 +187,8 @@ type guideChannel struct {
 }
 
 // guideJSON answers GET /api/v1/guide[?hours=N][&channel=ID] with the
-// programmes of the next N hours (default 6, at most the guide's reach) from
-// the start of the programme on air.
+// programmes of the next N hours (default 6, cut to the guide's reach,
+// GuideHours) from the start of the programme on air.
 func (h *Handler) guideJSON(w http.ResponseWriter, r *http.Request) {
 	if !checkQuery(w, r, "hours", "channel") {
 		return
@@ -189,12 +197,14 @@ func (h *Handler) guideJSON(w http.ResponseWriter, r *http.Request) {
 	hours := 6
 	if v := q.Get("hours"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > h.cfg.GuideHours {
-			httpError(w, http.StatusBadRequest, fmt.Sprintf("hours must be a whole number from 1 to %d", h.cfg.GuideHours))
+		if err != nil || n < 1 || n > MaxGuideHours {
+			httpError(w, http.StatusBadRequest, fmt.Sprintf("hours must be a whole number from 1 to %d", MaxGuideHours))
 			return
 		}
 		hours = n
 	}
+	// The guide reaches GuideHours ahead: a longer request gets that.
+	hours = min(hours, h.cfg.GuideHours)
 	only := q.Get("channel")
 	now := h.cfg.Clock.Now()
 	base := baseURL(r)

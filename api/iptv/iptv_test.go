@@ -382,7 +382,10 @@ func TestGuideJSON(t *testing.T) {
 	require.Equal(t, 200, code)
 	code, _, body = fetch(t, srv.URL+"/api/v1/guide?channel=nope")
 	require.Equal(t, 404, code, body)
-	for _, q := range []string{"?hours=0", "?hours=4", "?hours=x", "?what=1"} {
+	code, _, body = fetch(t, srv.URL+"/api/v1/guide?hours=48")
+	require.Equal(t, 200, code)
+	require.Contains(t, body, `"hours": 3`, "cut to the guide's reach")
+	for _, q := range []string{"?hours=0", "?hours=100000", "?hours=x", "?what=1"} {
 		code, _, body = fetch(t, srv.URL+"/api/v1/guide"+q)
 		require.Equal(t, 400, code, q+": "+body)
 	}

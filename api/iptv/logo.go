@@ -86,7 +86,7 @@ func (h *Handler) logo(w http.ResponseWriter, r *http.Request) {
 	if p := h.logoPath(cfg.Logo); p != "" {
 		if f, err := os.Open(p); err == nil {
 			defer f.Close()
-			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() <= maxLogoSize {
+			if st, serr := f.Stat(); serr == nil && st.Mode().IsRegular() && st.Size() <= maxLogoSize {
 				w.Header().Set("Content-Type", mime.TypeByExtension(strings.ToLower(filepath.Ext(p))))
 				http.ServeContent(w, r, "", st.ModTime(), f)
 				return

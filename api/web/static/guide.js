@@ -7,23 +7,31 @@
   const HOURS = 6;
   const SLOT = 30 * 60 * 1000; // a time mark every 30 minutes
 
-  function pxPerMs() {
-    // About 12rem per half hour on a TV, less on a phone.
+  function pxPerMs(g) {
+    // About 12rem per half hour on a TV, less on a phone; wider when the
+    // programmes are short, so a typical one shows its title.
     const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
-    return (window.innerWidth < 640 ? 8 : 12) * rem / SLOT;
+    const ds = g.channels.flatMap((c) => c.programmes.map((p) => Date.parse(p.end) - Date.parse(p.start))).sort((a, b) => a - b);
+    const median = ds.length ? ds[Math.floor(ds.length / 2)] : SLOT;
+    return Math.max((window.innerWidth < 640 ? 8 : 12) * rem / SLOT, Math.min(9 * rem / median, 900 * rem / SLOT));
   }
 
   function render(g) {
-    const scale = pxPerMs();
+    const scale = pxPerMs(g);
     const headW = box.querySelector('.g-head') ? box.querySelector('.g-head').offsetWidth : 0;
-    const t0 = Math.floor(now() / SLOT) * SLOT;
-    const t1 = t0 + HOURS * 3600 * 1000;
+    // Time marks at least 8rem apart: every 1, 5, 10, 15 or 30 minutes; the
+    // grid from the mark before now to the end of the last programme.
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
+    const step = [1, 5, 10, 15, 30].map((m) => m * 60000).find((ms) => ms * scale >= 8 * rem) || SLOT;
+    const t0 = Math.floor(now() / step) * step;
+    const ends = g.channels.flatMap((c) => c.programmes.map((p) => Date.parse(p.end)));
+    const t1 = Math.min(t0 + HOURS * 3600 * 1000, Math.max(t0 + step, ...ends));
     const x = (t) => (t - t0) * scale;
     const width = x(t1);
 
     const times = el('div', { class: 'g-times' }, el('div', { class: 'g-head' }, el('span', {}, 'Channel')));
     const rows = [];
-    for (let t = t0; t < t1; t += SLOT) {
+    for (let t = t0; t < t1; t += step) {
       const m = el('div', { class: 'g-time' }, hm(t));
       m.dataset.x = x(t);
       times.append(m);

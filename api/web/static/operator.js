@@ -76,7 +76,7 @@
         el('dt', {}, 'Slate'), el('dd', {}, `${c.slate_segments} segments`),
         el('dt', {}, 'Log ends'), el('dd', {}, c.log_ends ? new Date(c.log_ends).toLocaleString() : '—'),
         c.analyzer ? [el('dt', {}, 'Analyzer'), el('dd', {}, counters(c.analyzer))] : null,
-        ov ? [el('dt', {}, 'Override'), el('dd', {}, `${ov.title || ov.asset || ov.channel || ''} ${ov.start ? hm(ov.start) : ''}–${ov.end ? hm(ov.end) : 'until cleared'}`)] : null,
+        ov ? [el('dt', {}, 'Override'), el('dd', {}, `${ov.title || ov.source || ''} ${ov.start ? hm(ov.start) : ''}–${ov.end ? hm(ov.end) : 'until cleared'}`)] : null,
         el('dt', {}, 'Streams'), el('dd', { class: 'small' }, Object.entries(c.urls || {}).map(([k, u]) => el('a', { href: u }, k, ' '))),
       ),
       c.errors.length ? el('ul', { class: 'errors' }, c.errors.slice(-5).reverse().map((e) => el('li', {}, `${hm(e.time)} item ${e.item}: ${e.message}`))) : null,

@@ -99,7 +99,9 @@
         if (on >= 0) {
           c.now = gc.programmes[on];
           c.next = gc.programmes[on + 1] || null;
-          if (c.now.sub_title) c.now = Object.assign({}, c.now, { title: `${c.now.title}: ${c.now.sub_title}` });
+          const full = (p) => (p && p.sub_title ? Object.assign({}, p, { title: `${p.title}: ${p.sub_title}` }) : p);
+          c.now = full(c.now);
+          c.next = full(c.next);
         }
         $('later').replaceChildren(...gc.programmes.slice(Math.max(on, 0), Math.max(on, 0) + 6).map((p) =>
           el('div', {}, el('span', { class: 'muted' }, `${hm(p.start)} `), p.title, p.sub_title ? ` — ${p.sub_title}` : '')));
