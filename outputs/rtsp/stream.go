@@ -143,7 +143,7 @@ func audioConfig(t muxer.Track) (*mpeg4audio.AudioSpecificConfig, error) {
 	}
 	asc.Type = mpeg4audio.ObjectType(ot)
 	asc.SampleRate = t.SampleRate
-	asc.ChannelCount = t.ChannelCount
+	asc.ChannelConfig = uint8(t.ChannelCount) // 1-6 map to themselves (ISO/IEC 14496-3, Table 1.19)
 	return &asc, nil
 }
 

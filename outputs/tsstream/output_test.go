@@ -77,7 +77,7 @@ func (r *rig) watch(t *testing.T, ctx context.Context) *viewer {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.srv.URL+"/channels/news.ts", nil)
 	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // closed by the reading goroutine
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "video/mp2t", resp.Header.Get("Content-Type"))

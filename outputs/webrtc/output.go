@@ -74,7 +74,10 @@ func New(cfg Config, sessions Sessions) (*Output, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4, pion.NetworkTypeUDP6})
 	if len(cfg.PublicIPs) > 0 {
-		se.SetNAT1To1IPs(cfg.PublicIPs, pion.ICECandidateTypeHost)
+		if err := se.SetICEAddressRewriteRules(pion.ICEAddressRewriteRule{External: cfg.PublicIPs, AsCandidateType: pion.ICECandidateTypeHost}); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("webrtc: public IPs: %w", err)
+		}
 	}
 	me := &pion.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {

@@ -146,7 +146,7 @@ func TestGoClientReceivesWholeH264Frames(t *testing.T) {
 		}
 	})
 
-	resp, answer := post(t, r.srv.URL+"/channels/news/whep", "application/sdp", sdp)
+	resp, answer := post(t, r.srv.URL+"/channels/news/whep", "application/sdp", sdp) //nolint:bodyclose // post closes it
 	require.Equal(t, http.StatusCreated, resp.StatusCode, answer)
 	require.Equal(t, "application/sdp", resp.Header.Get("Content-Type"))
 	loc := resp.Header.Get("Location")
@@ -192,7 +192,7 @@ func TestRefusals(t *testing.T) {
 		{"unknown channel", "/channels/nope/whep", "application/sdp", sdp, http.StatusNotFound, "no such channel"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			resp, body := post(t, r.srv.URL+c.path, c.ctype, c.body)
+			resp, body := post(t, r.srv.URL+c.path, c.ctype, c.body) //nolint:bodyclose // post closes it
 			require.Equal(t, c.status, resp.StatusCode, body)
 			require.Contains(t, body, c.msg)
 		})
@@ -210,7 +210,7 @@ func TestBFramesRefused(t *testing.T) {
 	r := newRig(t, func(ch *sessiontest.Channel) { ch.BFrames = true })
 	pc, sdp := offer(t)
 	defer pc.Close()
-	resp, body := post(t, r.srv.URL+"/channels/news/whep", "application/sdp", sdp)
+	resp, body := post(t, r.srv.URL+"/channels/news/whep", "application/sdp", sdp) //nolint:bodyclose // post closes it
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	require.Contains(t, body, "B-frames")
 	require.Equal(t, 0, r.out.Viewers("news"))

@@ -51,7 +51,7 @@ func (o *Output) newPeer(id string, sub *session.Sub, first session.Batch, video
 	if err != nil {
 		return fail(err)
 	}
-	if err := addSendOnly(pc, p.videoTrack); err != nil {
+	if err = addSendOnly(pc, p.videoTrack); err != nil {
 		return fail(err)
 	}
 	if audio >= 0 {
@@ -59,7 +59,7 @@ func (o *Output) newPeer(id string, sub *session.Sub, first session.Batch, video
 		if err != nil {
 			return fail(err)
 		}
-		if err := addSendOnly(pc, p.audioTrack); err != nil {
+		if err = addSendOnly(pc, p.audioTrack); err != nil {
 			return fail(err)
 		}
 	}
@@ -71,7 +71,7 @@ func (o *Output) newPeer(id string, sub *session.Sub, first session.Batch, video
 			go p.stop()
 		}
 	})
-	if err := pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeOffer, SDP: offer}); err != nil {
+	if err = pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeOffer, SDP: offer}); err != nil {
 		return fail(&badOfferError{err})
 	}
 	answer, err := pc.CreateAnswer(nil)
@@ -79,7 +79,7 @@ func (o *Output) newPeer(id string, sub *session.Sub, first session.Batch, video
 		return fail(&badOfferError{err})
 	}
 	gathered := pion.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(answer); err != nil {
+	if err = pc.SetLocalDescription(answer); err != nil {
 		return fail(err)
 	}
 	<-gathered // one UDP mux: host candidates only, gathered at once
