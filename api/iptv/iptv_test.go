@@ -479,9 +479,9 @@ func TestTuners(t *testing.T) {
 	defer srv.Close()
 
 	done := make(chan int, 3)
-	for range 2 {
+	for _, ch := range []string{"news", "sport", "news"} {
 		go func() {
-			resp, err := http.Get(srv.URL + "/channels/news.ts")
+			resp, err := http.Get(srv.URL + "/channels/" + ch + ".ts")
 			if err != nil {
 				done <- 0
 				return
@@ -492,7 +492,8 @@ func TestTuners(t *testing.T) {
 	}
 	<-started
 	<-started
-	require.Equal(t, 2, tuners.InUse())
+	<-started
+	require.Equal(t, 2, tuners.InUse(), "two viewers of news share its tuner")
 
 	code, hdr, body := fetch(t, srv.URL+"/channels/other.ts")
 	require.Equal(t, http.StatusServiceUnavailable, code)
@@ -505,6 +506,7 @@ func TestTuners(t *testing.T) {
 	}
 
 	close(release)
+	require.Equal(t, 200, <-done)
 	require.Equal(t, 200, <-done)
 	require.Equal(t, 200, <-done)
 	require.Eventually(t, func() bool { return tuners.InUse() == 0 }, 5*time.Second, 10*time.Millisecond)

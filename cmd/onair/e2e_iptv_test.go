@@ -58,9 +58,8 @@ func TestE2EIPTV(t *testing.T) {
 		require.NoError(t, err, "tv_validate_file:\n%s", out)
 	})
 
-	// Plex tunes the lineup's URL; a second tune beyond --tuners 1 is
-	// refused with 503 and a message, and the tuner is free once the first
-	// viewer leaves.
+	// Plex tunes the lineup's URL; a second viewer of the same channel
+	// shares its tuner, and the tuner is free once the viewers leave.
 	t.Run("hdhomerun", func(t *testing.T) {
 		t.Parallel()
 		code, body := get(t, srv.base+"/discover.json")
@@ -85,9 +84,18 @@ func TestE2EIPTV(t *testing.T) {
 		require.NoError(t, err, "the first tune streams")
 		require.Equal(t, byte(0x47), buf[0])
 
-		code, body = get(t, l[0].URL)
-		require.Equal(t, http.StatusServiceUnavailable, code, body)
-		require.Contains(t, body, "all 1 tuners are in use")
+		// A second viewer of the tuned channel shares its tuner (a tune of
+		// another channel beyond the count gets 503: TestTuners).
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		req2, err := http.NewRequestWithContext(ctx2, http.MethodGet, l[0].URL, nil)
+		require.NoError(t, err)
+		resp2, err := http.DefaultClient.Do(req2)
+		require.NoError(t, err)
+		require.Equal(t, 200, resp2.StatusCode)
+		_, err = io.ReadFull(resp2.Body, buf)
+		require.NoError(t, err, "the second viewer streams")
+		cancel2()
+		resp2.Body.Close()
 
 		cancel()
 		resp.Body.Close()
