@@ -41,6 +41,9 @@ type Config struct {
 	Viewers func(id string) map[string]int
 	// URLs, when set, adds a channel's URLs of more outputs to its status.
 	URLs func(base, id string) map[string]string
+	// Outputs, when set, adds what outputs say of a channel to its status
+	// ("outputs": {"webrtc": {"audio": false, ...}}).
+	Outputs func(id string) map[string]any
 	// AdminToken guards the admin routes (overrides): requests need
 	// "Authorization: Bearer AdminToken". Empty: loopback clients only.
 	AdminToken string

@@ -16,6 +16,8 @@ type channelJSON struct {
 	ViewersTotal int            `json:"viewers_total"`
 	// Override is the channel's emergency override, while it is on.
 	Override *engine.OverrideStatus `json:"override,omitempty"`
+	// Outputs is what outputs say of the channel (WebRTC audio, ...).
+	Outputs map[string]any `json:"outputs,omitempty"`
 }
 
 func (s *Server) channelStatus(r *http.Request, c *engine.Channel) channelJSON {
@@ -33,6 +35,9 @@ func (s *Server) channelStatus(r *http.Request, c *engine.Channel) channelJSON {
 		for k, v := range s.cfg.URLs(base, id) {
 			out.URLs[k] = v
 		}
+	}
+	if s.cfg.Outputs != nil {
+		out.Outputs = s.cfg.Outputs(id)
 	}
 	if ov, ok := c.Override(); ok {
 		out.Override = &ov

@@ -378,9 +378,10 @@ type channelStatus struct {
 		Item    int64  `json:"item"`
 		Message string `json:"message"`
 	} `json:"errors"`
-	Slate        int64          `json:"slate_segments"`
-	Viewers      map[string]int `json:"viewers"`
-	ViewersTotal int            `json:"viewers_total"`
+	Slate        int64                     `json:"slate_segments"`
+	Viewers      map[string]int            `json:"viewers"`
+	ViewersTotal int                       `json:"viewers_total"`
+	Outputs      map[string]map[string]any `json:"outputs"`
 }
 
 type statusItem struct {

@@ -243,6 +243,7 @@ func TestE2EPush(t *testing.T) {
 	client("viewers", func() func(t *testing.T) {
 		maxSeen := map[string]int{}
 		all := false
+		var webrtcAudio map[string]any
 		for range 100 {
 			time.Sleep(250 * time.Millisecond)
 			resp, err := http.Get(srv.base + "/api/v1/channels/" + e2eChannel)
@@ -256,12 +257,18 @@ func TestE2EPush(t *testing.T) {
 				maxSeen[k] = max(maxSeen[k], v)
 			}
 			all = all || (st.Viewers["ts"] >= 1 && st.Viewers["rtsp"] >= 1 && st.Viewers["webrtc"] >= 1)
+			if w := st.Outputs["webrtc"]; w != nil {
+				webrtcAudio = w
+			}
 		}
 		return func(t *testing.T) {
 			t.Logf("most viewers seen at once: %v", maxSeen)
 			require.True(t, all, "ts, rtsp and webrtc viewers at once in the status API: %v", maxSeen)
 			require.GreaterOrEqual(t, maxSeen["ts"], fifty+1)
 			require.GreaterOrEqual(t, maxSeen["rtsp"], 2)
+			// The sample media's audio is AAC: WebRTC is video only, and the status says why.
+			require.Equal(t, false, webrtcAudio["audio"], "%v", webrtcAudio)
+			require.Contains(t, webrtcAudio["audio_reason"], "Opus")
 		}
 	})
 

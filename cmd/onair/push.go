@@ -98,6 +98,20 @@ func (p *pushOutputs) close() {
 	_ = p.sessions.Close()
 }
 
+// outputs says in the status API what the push outputs carry of a channel:
+// WebRTC sends Opus audio only, so a channel with AAC is video only there.
+func (p *pushOutputs) outputs(id string) map[string]any {
+	if p.whep == nil {
+		return nil
+	}
+	audio, reason := p.whep.Audio(id)
+	w := map[string]any{"audio": audio}
+	if reason != "" {
+		w["audio_reason"] = reason
+	}
+	return map[string]any{webrtc.Kind: w}
+}
+
 // describe prints where the push outputs answer.
 func (p *pushOutputs) describe(w io.Writer, base string) {
 	fmt.Fprintf(w, "  ts         %s/channels/{id}.ts\n", base)

@@ -113,6 +113,7 @@ func runServe(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 		Library: store, Channels: mgr, Clock: clock, Logger: log, AdminToken: o.admin,
 		Routes:  append([]func(*http.ServeMux){hlsOut.Register, cmafOut.Register, dashOut.Register, push.ts.Register, push.whep.Register}, www.routes()...),
 		Viewers: srvViewers,
+		Outputs: push.outputs,
 	})
 	ln, err := net.Listen("tcp", o.http)
 	if err != nil {
