@@ -200,7 +200,7 @@ func (f *fakeChannel) Segment(ctx context.Context, seq int64) ([]byte, error) {
 	if seq < f.retainFrom {
 		return nil, fmt.Errorf("fake %s: segment %d: %w", f.id, seq, ErrGone)
 	}
-	if early {
+	if early && !Published(ctx) {
 		return nil, fmt.Errorf("fake %s: segment %d: %w", f.id, seq, ErrNotYet)
 	}
 	if f.gate != nil {

@@ -59,7 +59,7 @@ func (o *Output) ServeSegment(w http.ResponseWriter, r *http.Request, ch Channel
 		writeError(w, http.StatusNotFound, name+" is not in the playout log")
 		return
 	}
-	if end.After(now) {
+	if end.After(now) && !o.edges.listed(ch.ID(), seq) {
 		writeUnavailable(w, now, end, name+" is not available yet")
 		return
 	}

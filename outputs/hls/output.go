@@ -37,6 +37,7 @@ type Output struct {
 	cache    *segmentCache
 	prefetch *prefetcher // nil when disabled
 	viewers  ViewerSet
+	edges    edges // newest segment listed per channel: the live edge never goes back (edge.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -210,6 +211,10 @@ func (o *Output) serveIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	now := o.clock.Now()
 	win, err := o.window(ch, now)
+	if ed, ok := o.edges.get(ch.ID()); err == nil && ok && (len(win.segs) == 0 || win.segs[len(win.segs)-1].Seq < ed.seq) {
+		// The clock stepped back: keep the playlist of the newest edge.
+		win, err = o.window(ch, ed.at)
+	}
 	if err != nil {
 		o.cfg.Logger.Error("hls playlist", "channel", ch.ID(), "err", err)
 		writeError(w, http.StatusInternalServerError, "playlist of channel "+strconv.Quote(ch.ID())+" failed")
@@ -220,6 +225,7 @@ func (o *Output) serveIndex(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o.viewers.Poll(ch.ID(), r, now)
+	o.edges.raise(ch.ID(), win.segs[len(win.segs)-1].Seq, now)
 	if o.prefetch != nil {
 		o.prefetch.after(ch, win.segs[len(win.segs)-1].Seq)
 	}
@@ -339,7 +345,11 @@ func (o *Output) generate(ch Channel, key segKey, f *flight, prefetch bool) {
 		o.stats.prefetched.Add(1)
 	}
 	start := o.clock.Now()
-	data, err := ch.Segment(o.ctx, key.seq)
+	ctx := o.ctx
+	if o.edges.listed(key.channel, key.seq) {
+		ctx = withPublished(ctx)
+	}
+	data, err := ch.Segment(ctx, key.seq)
 	if o.cfg.Observer != nil {
 		o.cfg.Observer.SegmentGenerated(key.channel, key.seq, data, o.clock.Now().Sub(start), err)
 	}
