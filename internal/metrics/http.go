@@ -113,7 +113,7 @@ func (m *Metrics) Wrap(next http.Handler, o HTTPOptions) http.Handler {
 		}
 		level := slog.LevelDebug
 		switch {
-		case code >= 500:
+		case code >= 500 && code != http.StatusServiceUnavailable: // 503 is "not yet", a normal answer
 			level = slog.LevelWarn
 		case took >= o.SlowRequest:
 			level = slog.LevelInfo
