@@ -67,9 +67,9 @@ type Config struct {
 	Grace time.Duration
 	// Pace is the largest interval between two batches: units are handed
 	// out in batches of what became due in that time: fewer, larger writes
-	// cost less CPU (every player buffers more than this). Defaults to 100ms.
+	// cost less CPU (every player buffers more than this). Defaults to 250ms.
 	Pace time.Duration
-	// Queue is each viewer's queue, in batches. Defaults to 256 (about 25 s
+	// Queue is each viewer's queue, in batches. Defaults to 256 (about 64 s
 	// at the default Pace).
 	Queue int
 	// Lookahead is how long before a segment is due the session reads it
@@ -84,7 +84,7 @@ func (c Config) withDefaults() Config {
 		c.Grace = 5 * time.Second
 	}
 	if c.Pace <= 0 {
-		c.Pace = 100 * time.Millisecond
+		c.Pace = 250 * time.Millisecond
 	}
 	if c.Queue <= 0 {
 		c.Queue = 256

@@ -213,7 +213,7 @@ func TestSlowViewerSkipsAheadWithoutSlowingOthers(t *testing.T) {
 }
 
 func TestSessionStopsAfterGraceAndRestarts(t *testing.T) {
-	r := newRig(t, session.Config{Grace: 2 * time.Second})
+	r := newRig(t, session.Config{Grace: 2 * time.Second, Pace: 100 * time.Millisecond})
 	v, err := r.m.Subscribe("news", "ts")
 	require.NoError(t, err)
 	r.play(t, time.Second, v)
