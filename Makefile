@@ -11,7 +11,7 @@ GOLANGCI := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.6.2
 GOFUMPT := mvdan.cc/gofumpt@v0.12.0
 PREFIX ?= /usr/local
 
-.PHONY: all run build test test-full lint fmt bench fuzz testmedia clean install tools browser-deps web
+.PHONY: all run build test test-full lint fmt bench fuzz testmedia clean install install-service load-1000 tools browser-deps web
 
 all: build
 
@@ -84,6 +84,18 @@ fuzz:
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/onair
+	install -D -m 0644 docs/OPERATIONS.md $(DESTDIR)$(PREFIX)/share/doc/onair/OPERATIONS.md
+
+## install-service: install, plus the systemd unit, /etc/onair (kept when present) and the onair user
+install-service: install
+	install -D -m 0644 packaging/onair.service $(DESTDIR)/etc/systemd/system/onair.service
+	@if [ ! -f $(DESTDIR)/etc/onair/onair.yaml ]; then install -D -m 0644 packaging/onair.yaml $(DESTDIR)/etc/onair/onair.yaml; fi
+	@if [ ! -d $(DESTDIR)/etc/onair/channels.d ]; then mkdir -p $(DESTDIR)/etc/onair/channels.d && cp channels.d/*.yaml $(DESTDIR)/etc/onair/channels.d/; fi
+	@if [ -z "$(DESTDIR)" ]; then id onair >/dev/null 2>&1 || useradd --system --home /var/lib/onair onair; systemctl daemon-reload || true; fi
+
+## load-1000: the long load run (1000 viewers, 100 channels, 10 minutes); not in CI
+load-1000:
+	./scripts/load-1000.sh
 
 clean:
 	rm -rf bin $(DATA) $(LIBRARY)
