@@ -76,8 +76,12 @@ func (c *Channel) StartOverride(ctx context.Context, req OverrideRequest) (Overr
 		}
 		rec.SourceKind, rec.SourceRef = "asset", strconv.FormatInt(req.AssetID, 10)
 	} else {
-		if _, ok, err := c.deps.Store.Channel(ctx, req.Channel); err != nil || !ok {
-			return OverrideStatus{}, fmt.Errorf("no channel %q to relay (%v)", req.Channel, err)
+		_, found, cerr := c.deps.Store.Channel(ctx, req.Channel)
+		if cerr != nil {
+			return OverrideStatus{}, fmt.Errorf("no channel %q to relay: %w", req.Channel, cerr)
+		}
+		if !found {
+			return OverrideStatus{}, fmt.Errorf("no channel %q to relay", req.Channel)
 		}
 		if rec.Title == "" {
 			rec.Title = "channel " + req.Channel

@@ -64,8 +64,8 @@ func (s *LogStore) startOverride(ctx context.Context, channel string, ov Overrid
 		return fmt.Errorf("channel %s: cannot override from %s: published until %s", channel, TicksToDuration(at), TicksToDuration(published))
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM overrides WHERE channel = ?`, channel).Scan(&n); err != nil {
-		return err
+	if qerr := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM overrides WHERE channel = ?`, channel).Scan(&n); qerr != nil {
+		return qerr
 	}
 	if n > 0 {
 		return fmt.Errorf("channel %s: %w", channel, ErrOverrideActive)

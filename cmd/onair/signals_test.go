@@ -43,7 +43,10 @@ func TestSIGTERMFinishesInFlight(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 	waitFor(t, 10*time.Second, "shutting down", func() bool { return strings.Contains(p.stderr.String(), "shutting down") })
-	_, err := http.Get(base + "/healthz")
+	resp, err := http.Get(base + "/healthz")
+	if err == nil {
+		resp.Body.Close()
+	}
 	require.Error(t, err, "a new connection after SIGTERM")
 	r := <-done
 	require.NoError(t, r.err)
