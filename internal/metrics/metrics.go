@@ -74,10 +74,11 @@ type Metrics struct {
 	sources Sources
 	smu     sync.Mutex
 
-	trSem chan struct{}
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	done  bool
+	trSem   chan struct{}
+	trEvery int64
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	done    bool
 }
 
 // Options configure New.
@@ -87,16 +88,25 @@ type Options struct {
 	// analysed (counted as skipped). Defaults to 1; negative disables the
 	// analysis.
 	TRConcurrency int
+	// TREvery samples the analysis: a channel's segment is analysed when its
+	// number is a multiple of TREvery (and the analyser is free), so a loaded
+	// server spends a bounded share of a core on it while every watched
+	// channel is still checked every few segments. Defaults to 8; 1 analyses
+	// every segment the analyser is free for.
+	TREvery int64
 }
 
 // New returns Metrics with a fresh registry holding onair's metrics and the
 // Go runtime and process collectors.
 func New(opts Options) *Metrics {
+	if opts.TREvery <= 0 {
+		opts.TREvery = 8
+	}
 	if opts.TRConcurrency == 0 {
 		opts.TRConcurrency = 1
 	}
 	r := prometheus.NewRegistry()
-	m := &Metrics{Registry: r}
+	m := &Metrics{Registry: r, trEvery: opts.TREvery}
 	if opts.TRConcurrency > 0 {
 		m.trSem = make(chan struct{}, opts.TRConcurrency)
 	}
@@ -196,7 +206,7 @@ func (m *Metrics) SegmentGenerated(channel string, seq int64, data []byte, took 
 		return
 	}
 	m.genSeconds.WithLabelValues(channel).Observe(took.Seconds())
-	if m.trSem == nil || len(data) == 0 {
+	if m.trSem == nil || len(data) == 0 || seq%m.trEvery != 0 {
 		return
 	}
 	select {

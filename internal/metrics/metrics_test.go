@@ -113,13 +113,14 @@ func TestSegmentObserverAndScrapeSources(t *testing.T) {
 	m.SegmentRequested("news", false)
 	m.SegmentRequested("news", true)
 	m.SegmentRequested("news", true)
-	m.SegmentGenerated("news", 1, data, 3*time.Millisecond, nil)
+	m.SegmentGenerated("news", 8, data, 3*time.Millisecond, nil)
+	m.SegmentGenerated("news", 9, data, 3*time.Millisecond, nil) // not a sampled number: not analysed
 	m.SegmentGenerated("news", 2, nil, time.Millisecond, io.ErrUnexpectedEOF)
 	// A corrupt segment: continuity broken by dropping a packet.
 	bad := append(append([]byte{}, data[:188*5]...), data[188*6:]...)
 	m.Close() // waits for the first analysis
 	m = reopen(m)
-	m.SegmentGenerated("bad", 1, bad, time.Millisecond, nil)
+	m.SegmentGenerated("bad", 16, bad, time.Millisecond, nil)
 	m.Close()
 	m.ObserveScan(ScanSummary{Seen: 4, Added: 3, Problems: 1}, time.Second, nil)
 	m.ObserveScan(ScanSummary{}, 0, os.ErrNotExist)
@@ -133,7 +134,7 @@ func TestSegmentObserverAndScrapeSources(t *testing.T) {
 	for _, want := range []string{
 		`onair_segment_cache_requests_total{channel="news",result="hit"} 2`,
 		`onair_segment_cache_requests_total{channel="news",result="miss"} 1`,
-		`onair_segment_generation_seconds_count{channel="news"} 1`,
+		`onair_segment_generation_seconds_count{channel="news"} 2`,
 		`onair_segment_generation_errors_total{channel="news"} 1`,
 		`onair_tr101290_segments_total{channel="news",result="analysed"} 1`,
 		`onair_tr101290_priority_errors_total{channel="news",priority="1"} 0`,
