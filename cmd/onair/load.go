@@ -24,12 +24,13 @@ type loadOpts struct {
 	duration time.Duration
 	tune     bool
 	ramp     time.Duration
+	ts       bool
 }
 
 func loadCommand() *command {
 	return &command{
 		name:    "load",
-		usage:   "onair load [--url URL] [--channels ID,...] [--viewers N] [--duration D] [--ramp D] [--tune]",
+		usage:   "onair load [--url URL] [--channels ID,...] [--viewers N] [--duration D] [--ramp D] [--tune | --ts]",
 		summary: "load-test a server with HLS viewers, or measure cold tune times",
 		help: `Each viewer plays one channel the way an HLS player does: it fetches the media
 playlist every half target duration and every segment that appears in it, and
@@ -38,6 +39,11 @@ playlists) and the latency of each segment request. Viewers are spread over the
 channels round robin, and start one after the other, evenly over --ramp (as
 viewers tune in at different moments; 0 starts them all at once, in lockstep).
 At the end it prints the counts and latency percentiles.
+
+With --ts, the viewers play the first channel's continuous MPEG-TS
+(/channels/{id}.ts) instead, all at once, and it reports how many kept up:
+received at least 90% of the median viewer's bytes, every 188-byte packet in
+sync.
 
 With --tune, it measures cold tune instead: for each channel in turn, the time
 from the first playlist request to the last byte of the newest segment listed.
@@ -53,6 +59,7 @@ Only point it at a server you run: the requests are bounded by --duration.`,
 			fs.DurationVar(&o.duration, "duration", time.Minute, "how long to play")
 			fs.BoolVar(&o.tune, "tune", false, "measure cold tune times instead")
 			fs.DurationVar(&o.ramp, "ramp", 4*time.Second, "spread the viewers' start over this time")
+			fs.BoolVar(&o.ts, "ts", false, "viewers of one channel's continuous MPEG-TS instead of HLS")
 			return fs, o
 		},
 		run: runLoad,
@@ -86,6 +93,9 @@ func runLoad(ctx context.Context, e env, fs *flag.FlagSet, opts any) error {
 	}
 	if o.tune {
 		return coldTune(ctx, e, client, o.url, ids)
+	}
+	if o.ts {
+		return tsViewers(ctx, e, o.url+"/channels/"+url.PathEscape(ids[0])+".ts", o.viewers, o.duration)
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
@@ -346,6 +356,82 @@ func coldTune(ctx context.Context, e env, c *http.Client, base string, ids []str
 	fmt.Fprintf(e.stdout, "cold tune over %d channels: p50 %s p99 %s max %s, errors %d\n", len(times), pct(times, 50), pct(times, 99), pct(times, 100), errs)
 	if errs > 0 {
 		return fmt.Errorf("%d channels failed to tune", errs)
+	}
+	return nil
+}
+
+// tsViewers plays u with n continuous-TS viewers for d and reports how many
+// kept up: at least 90% of the median viewer's bytes, in packet sync.
+func tsViewers(ctx context.Context, e env, u string, n int, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n, DisableCompression: true}}
+	type result struct {
+		bytes  int64
+		code   int
+		insync bool
+		err    string
+	}
+	res := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := &res[i]
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+			if err != nil {
+				r.err = err.Error()
+				return
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				r.err = err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			r.code, r.insync = resp.StatusCode, true
+			buf := make([]byte, 188*256)
+			for {
+				k, err := io.ReadFull(resp.Body, buf)
+				for p := 0; p+188 <= k; p += 188 {
+					if buf[p] != 0x47 {
+						r.insync = false
+					}
+				}
+				r.bytes += int64(k)
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	sizes := make([]int64, n)
+	for i := range res {
+		sizes[i] = res[i].bytes
+	}
+	sort.Slice(sizes, func(a, b int) bool { return sizes[a] < sizes[b] })
+	median := sizes[n/2]
+	kept, firstErr := 0, ""
+	for _, r := range res {
+		switch {
+		case r.code == http.StatusOK && r.insync && r.bytes >= median*9/10 && median > 0:
+			kept++
+		case firstErr == "" && r.err != "":
+			firstErr = r.err
+		case firstErr == "" && r.code != http.StatusOK:
+			firstErr = fmt.Sprintf("HTTP %d", r.code)
+		}
+	}
+	fmt.Fprintf(e.stdout, "continuous TS: %d viewers of %s for %s\n", n, u, d)
+	fmt.Fprintf(e.stdout, "kept up %d, behind or failed %d; median %.2f Mbit/s per viewer (min %.2f, max %.2f)\n", kept, n-kept,
+		float64(median)*8/d.Seconds()/1e6, float64(sizes[0])*8/d.Seconds()/1e6, float64(sizes[n-1])*8/d.Seconds()/1e6)
+	if kept < n {
+		if firstErr != "" {
+			fmt.Fprintf(e.stdout, "first error: %s\n", firstErr)
+		}
+		return fmt.Errorf("%d of %d continuous-TS viewers fell behind or failed", n-kept, n)
 	}
 	return nil
 }

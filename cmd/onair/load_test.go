@@ -25,6 +25,11 @@ func TestLoad(t *testing.T) {
 	require.Equal(t, 0, code, "%s\n%s", out, errb)
 	require.Contains(t, out.String(), "cold tune over 1 channels")
 
+	e, out, errb = testEnv(nil)
+	code = run(context.Background(), []string{"load", "--url", s.base, "--ts", "--viewers", "5", "--duration", "4s"}, e)
+	require.Equal(t, 0, code, "%s\n%s", out, errb)
+	require.Contains(t, out.String(), "kept up 5, behind or failed 0")
+
 	e, _, errb = testEnv(nil)
 	require.Equal(t, 2, run(context.Background(), []string{"load", "--viewers", "0"}, e), errb.String())
 }
