@@ -156,6 +156,9 @@ type Asset struct {
 	Episode int      `json:"episode,omitempty"`
 	Title   string   `json:"title"`
 	Tags    []string `json:"tags"`
+	// Rating and Description come from the NAME.meta.yaml sidecar.
+	Rating      string `json:"rating,omitempty"`
+	Description string `json:"description,omitempty"`
 	// Duration is the presentation duration of the video track.
 	Duration  time.Duration `json:"-"`
 	Container string        `json:"container"`

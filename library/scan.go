@@ -256,8 +256,8 @@ func (sc *scanRun) updateMeta(jobs []*walkEntry) error {
 				m := deriveMeta(e)
 				k := sc.known[e.path]
 				if _, err := tx.ExecContext(sc.ctx, `UPDATE assets SET sidecar_sig = ?, kind = ?, show = ?, season = ?,
-					episode = ?, title = ?, tags = ?, cues_sidecar = ?, warnings = ?, scanned_ns = ? WHERE id = ?`,
-					e.sidecarSig, string(m.kind), m.show, m.season, m.episode, m.title, jsonText(m.tags),
+					episode = ?, title = ?, tags = ?, rating = ?, description = ?, cues_sidecar = ?, warnings = ?, scanned_ns = ? WHERE id = ?`,
+					e.sidecarSig, string(m.kind), m.show, m.season, m.episode, m.title, jsonText(m.tags), m.rating, m.desc,
 					jsonText(m.cues), jsonText(m.warnings), sc.store.nowNs(), k.id); err != nil {
 					return err
 				}
@@ -365,7 +365,7 @@ func (sc *scanRun) probeAll(entries []*walkEntry) error {
 // assetWriteColumns are the columns set from a probe outcome, in the order of outcomeArgs.
 const assetWriteColumns = `path, size, mtime_ns, sidecar_sig, recheck, sha256, container, duration_ticks,
 	video_codec, video_profile, video_level, width, height, frame_rate_num, frame_rate_den, b_frames,
-	audio_codec, sample_rate, channels, kind, show, season, episode, title, tags, cues_sidecar,
+	audio_codec, sample_rate, channels, kind, show, season, episode, title, tags, rating, description, cues_sidecar,
 	cues_chapters, warnings, keyframe_count, keyframes, status, reason, scanned_ns`
 
 func (sc *scanRun) outcomeArgs(o *probeOutcome) []any {
@@ -389,15 +389,15 @@ func (sc *scanRun) outcomeArgs(o *probeOutcome) []any {
 	return []any{
 		e.path, e.size, e.mtimeNs, e.sidecarSig, o.retry, o.sha, r.container, r.duration,
 		v.Codec, v.Profile, v.Level, v.Width, v.Height, v.FrameRate.Num, v.FrameRate.Den, v.BFrames,
-		a.Codec, a.SampleRate, a.Channels, string(m.kind), m.show, m.season, m.episode, m.title, jsonText(m.tags),
+		a.Codec, a.SampleRate, a.Channels, string(m.kind), m.show, m.season, m.episode, m.title, jsonText(m.tags), m.rating, m.desc,
 		jsonText(m.cues), jsonText(r.chapters), jsonText(m.warnings), r.index.Len(), kf, string(status), reason,
 		sc.store.nowNs(),
 	}
 }
 
 var (
-	insertAssetSQL = `INSERT INTO assets (` + assetWriteColumns + `, added_ns) VALUES (` + placeholders(34) + `)`
-	updateAssetSQL = `UPDATE assets SET (` + assetWriteColumns + `) = (` + placeholders(33) + `) WHERE id = ?`
+	insertAssetSQL = `INSERT INTO assets (` + assetWriteColumns + `, added_ns) VALUES (` + placeholders(36) + `)`
+	updateAssetSQL = `UPDATE assets SET (` + assetWriteColumns + `) = (` + placeholders(35) + `) WHERE id = ?`
 )
 
 func placeholders(n int) string {

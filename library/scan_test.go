@@ -74,7 +74,7 @@ func TestScanLibrary(t *testing.T) {
 	writeFile(t, ep1, tsData)
 	writeFile(t, strings.TrimSuffix(ep1, ".ts")+".cue.yaml", []byte("cues: [2s, 4s]\n"))
 	writeFile(t, ep2, mp4Data)
-	writeFile(t, strings.TrimSuffix(ep2, ".mp4")+".meta.yaml", []byte("title: Fog\ntags: [drama, coast]\n"))
+	writeFile(t, strings.TrimSuffix(ep2, ".mp4")+".meta.yaml", []byte("title: Fog\ntags: [drama, coast]\nrating: TV-14\ndescription: Fog rolls in.\n"))
 	writeFile(t, movie, movieData)
 	writeFile(t, ad, adData)
 	writeFile(t, mkv, []byte("not really matroska"))
@@ -128,7 +128,8 @@ func TestScanLibrary(t *testing.T) {
 		t.Fatalf("stored keyframes %+v, probe %+v", kfs, direct.index)
 	}
 	b := assetByPath(t, s, ep2)
-	if b.Title != "Fog" || !reflect.DeepEqual(b.Tags, []string{"drama", "coast"}) || b.Episode != 2 || b.Container != ContainerMP4 {
+	if b.Title != "Fog" || !reflect.DeepEqual(b.Tags, []string{"drama", "coast"}) || b.Episode != 2 || b.Container != ContainerMP4 ||
+		b.Rating != "TV-14" || b.Description != "Fog rolls in." {
 		t.Fatalf("mp4 episode = %+v", b)
 	}
 	if m := assetByPath(t, s, mkv); m.Status != StatusUnplayable || m.Reason != "unsupported container mkv" || m.Kind != KindFiller {

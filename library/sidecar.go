@@ -15,7 +15,7 @@ import (
 
 // Sidecar files sit beside a media file NAME.EXT and describe it:
 //
-//	NAME.meta.yaml: kind, title, show, season, episode, tags (unknown keys are errors)
+//	NAME.meta.yaml: kind, title, show, season, episode, tags, rating, description (unknown keys are errors)
 //	NAME.cue.yaml:  cues: [1m0s, 2m10.5s] (Go durations from the asset's start)
 //
 // They are not assets; a change to one is a change to its asset.
@@ -42,6 +42,10 @@ type metaSidecar struct {
 	Season  *int     `yaml:"season"`
 	Episode *int     `yaml:"episode"`
 	Tags    []string `yaml:"tags"`
+	// Rating is a content rating as the operator writes it (TV-PG, PG-13, 12, ...).
+	Rating *string `yaml:"rating"`
+	// Description is a sentence or two for the guide.
+	Description *string `yaml:"description"`
 }
 
 // cueSidecar is the content of NAME.cue.yaml.
@@ -137,6 +141,8 @@ type assetMeta struct {
 	episode  int
 	title    string
 	tags     []string
+	rating   string
+	desc     string
 	cues     []time.Duration
 	warnings []string
 }
@@ -173,6 +179,12 @@ func deriveMeta(e *walkEntry) assetMeta {
 				m.episode = *ms.Episode
 			}
 			m.tags = ms.Tags
+			if ms.Rating != nil {
+				m.rating = strings.TrimSpace(*ms.Rating)
+			}
+			if ms.Description != nil {
+				m.desc = strings.TrimSpace(*ms.Description)
+			}
 		}
 	}
 	if e.cuePath != "" {

@@ -56,15 +56,15 @@ func TestParseMetaSidecar(t *testing.T) {
 		err  string
 	}{
 		{
-			"all keys", "kind: promo\ntitle: Big Night\nshow: Signal Hill\nseason: 2\nepisode: 3\ntags: [drama, late]\n",
+			"all keys", "kind: promo\ntitle: Big Night\nshow: Signal Hill\nseason: 2\nepisode: 3\ntags: [drama, late]\nrating: TV-PG\ndescription: \" The night of nights. \"\n",
 			assetMeta{
 				kind: KindPromo, title: "Big Night", show: "Signal Hill", season: 2, episode: 3,
-				tags: []string{"drama", "late"},
+				tags: []string{"drama", "late"}, rating: "TV-PG", desc: "The night of nights.",
 			},
 			"",
 		},
 		{"some keys", "title: Only Title\n", assetMeta{kind: KindEpisode, title: "Only Title", show: "Show", season: 1, episode: 2}, ""},
-		{"unknown key", "title: x\nrating: 5\n", assetMeta{}, "ep.meta.yaml:2:1: unknown field \"rating\""},
+		{"unknown key", "title: x\nstars: 5\n", assetMeta{}, "ep.meta.yaml:2:1: unknown field \"stars\""},
 		{"bad kind", "kind: trailer\n", assetMeta{}, `ep.meta.yaml: kind: "trailer" is not one of`},
 		{"bad season", "season: -1\n", assetMeta{}, "season: -1 is out of range"},
 		{"wrong type", "episode: three\n", assetMeta{}, "ep.meta.yaml:1:10:"},

@@ -104,7 +104,7 @@ type Filter struct {
 // assetColumns are the columns scanAsset reads, in order.
 const assetColumns = `id, path, size, mtime_ns, sha256, container, duration_ticks,
 	video_codec, video_profile, video_level, width, height, frame_rate_num, frame_rate_den, b_frames,
-	audio_codec, sample_rate, channels, kind, show, season, episode, title, tags,
+	audio_codec, sample_rate, channels, kind, show, season, episode, title, tags, rating, description,
 	cues_sidecar, cues_chapters, warnings, keyframe_count, status, reason`
 
 type rowScanner interface{ Scan(dest ...any) error }
@@ -118,7 +118,7 @@ func scanAsset(row rowScanner) (Asset, error) {
 	var tags, cuesSide, cuesChap, warnings string
 	err := row.Scan(&a.ID, &a.Path, &a.Size, &mtimeNs, &a.SHA256, &a.Container, &durTicks,
 		&v.Codec, &v.Profile, &v.Level, &v.Width, &v.Height, &v.FrameRate.Num, &v.FrameRate.Den, &bFrames,
-		&au.Codec, &au.SampleRate, &au.Channels, &a.Kind, &a.Show, &a.Season, &a.Episode, &a.Title, &tags,
+		&au.Codec, &au.SampleRate, &au.Channels, &a.Kind, &a.Show, &a.Season, &a.Episode, &a.Title, &tags, &a.Rating, &a.Description,
 		&cuesSide, &cuesChap, &warnings, &a.KeyframeCount, &a.Status, &a.Reason)
 	if err != nil {
 		return Asset{}, err

@@ -62,6 +62,9 @@ func (p *Pool) matches(a *library.Asset) bool {
 			return false
 		}
 	}
+	if len(p.Rating) > 0 && !slices.ContainsFunc([]string(p.Rating), func(r string) bool { return strings.EqualFold(r, a.Rating) }) {
+		return false
+	}
 	if p.Path != "" {
 		// The glob matches as many trailing path elements as it has.
 		parts := strings.Split(filepath.ToSlash(a.Path), "/")

@@ -57,6 +57,9 @@ type Pool struct {
 	Season int `yaml:"season,omitempty"`
 	// Tags are tags the asset must all have (from its meta sidecar).
 	Tags []string `yaml:"tags,omitempty"`
+	// Rating is one content rating or a list (from the meta sidecar, compared
+	// case-insensitively): the asset's must be one of them.
+	Rating Names `yaml:"rating,omitempty"`
 	// Path is a glob on the path relative to the library root, e.g. "ads/*-15s.ts".
 	Path string `yaml:"path,omitempty"`
 	// Assets is an explicit list of paths relative to a library root, played
@@ -432,7 +435,7 @@ func (p *Pool) validate(name string, at func(path, format string, args ...any)) 
 			at(yp+".path", "pools.%s.path: bad glob %q (a pattern relative to a library root)", name, p.Path)
 		}
 	}
-	criteria := len(p.Kind) > 0 || p.Show != "" || len(p.Tags) > 0 || p.Path != ""
+	criteria := len(p.Kind) > 0 || p.Show != "" || len(p.Tags) > 0 || len(p.Rating) > 0 || p.Path != ""
 	if len(p.Assets) > 0 && criteria {
 		at(yp+".assets", "pools.%s.assets: an explicit list cannot be combined with kind, show, tags or path", name)
 	}

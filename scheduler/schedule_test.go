@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"onair/engine"
+	"onair/library"
 )
 
 const blockHead = "number: 1\nname: x\n"
@@ -26,7 +27,7 @@ var blockCases = []struct {
 	{"every descriptor", blockHead + "pools:\n  p: {kind: ad}\nblocks:\n  - start: \"@every 1h\"\n    pool: p\n", "@every is not a wall-clock time"},
 	{"unknown pool", blockHead + "pools:\n  p: {kind: ad}\nblocks:\n  - flood: true\n    pool: q\n", "ch.yaml:7:11: blocks[0].pool: unknown pool \"q\""},
 	{"empty pool", blockHead + "pools:\n  p: {}\nblocks:\n  - flood: true\n    pool: p\n", "pools.p: empty pool"},
-	{"unknown pool key", blockHead + "pools:\n  p: {kind: ad, rating: PG}\nblocks:\n  - flood: true\n    pool: p\n", "ch.yaml:4:"},
+	{"unknown pool key", blockHead + "pools:\n  p: {kind: ad, stars: 5}\nblocks:\n  - flood: true\n    pool: p\n", "ch.yaml:4:"},
 	{"bad zone", blockHead + "timezone: Mars/Olympus\npools:\n  p: {kind: ad}\nblocks:\n  - flood: true\n    pool: p\n", "ch.yaml:3:11: timezone: unknown time zone"},
 	{"wrong type", blockHead + "pools:\n  p: {kind: ad}\nblocks:\n  - flood: true\n    pool: p\n    count: many\n", "ch.yaml:8:12:"},
 	{"duration cannot fit", blockHead + "pools:\n  p: {kind: ad}\nblocks:\n  - start: \"0 * * * *\"\n    pool: p\n    duration: 2h\n", "ch.yaml:8:15: blocks[0].duration: 2h0m0s cannot fit"},
@@ -212,4 +213,18 @@ func TestOverride(t *testing.T) {
 	require.NoError(t, err)
 	_, err = p.Override(ctx, bad, at)
 	require.ErrorIs(t, err, ErrOverrideAsset)
+}
+
+// TestPoolRating: a pool by rating takes the assets whose meta sidecar rating
+// is one of its ratings, case-insensitively, and no unrated asset.
+func TestPoolRating(t *testing.T) {
+	ch, err := Parse("ch.yaml", []byte(blockHead+"pools:\n  family: {kind: episode, rating: [TV-G, tv-pg]}\nblocks:\n  - flood: true\n    pool: family\n"))
+	require.NoError(t, err)
+	p := ch.Pools["family"]
+	for rating, want := range map[string]bool{"TV-G": true, "TV-PG": true, "tv-g": true, "TV-14": false, "": false} {
+		a := library.Asset{Kind: library.KindEpisode, Rating: rating}
+		require.Equal(t, want, p.matches(&a), "rating %q", rating)
+	}
+	ad := library.Asset{Kind: library.KindAd, Rating: "TV-G"}
+	require.False(t, p.matches(&ad), "every criterion must hold")
 }

@@ -23,6 +23,8 @@ type Programme struct {
 	// SubTitle is the episode's title, when Title is the show's.
 	SubTitle    string `json:"sub_title,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Rating is the content rating of the programme's main asset (its meta sidecar).
+	Rating string `json:"rating,omitempty"`
 	// Categories are the asset's tags, or one derived from its kind.
 	Categories []string `json:"categories"`
 	// Season and Episode are 1-based; 0 when unknown.
@@ -158,6 +160,11 @@ func describe(p *Programme, it engine.Playing, a *library.Asset) {
 	if p.Description != "" {
 		p.Description += "."
 	}
+	if a.Description != "" {
+		// The operator's own words, from the asset's meta sidecar.
+		p.Description = a.Description
+	}
+	p.Rating = a.Rating
 }
 
 // categoryOf names a guide category for an item without tags.

@@ -84,7 +84,7 @@ func rig(t *testing.T) (*Handler, *httptest.Server) {
 		1: {ID: 1, Kind: library.KindEpisode, Show: "Harbor Lights", Season: 1, Episode: 2, Title: "Fog Warning", Tags: []string{"Drama"}},
 		2: {ID: 2, Kind: library.KindAd, Title: "Soap"},
 		3: {ID: 3, Kind: library.KindBumper, Title: "Back soon"},
-		4: {ID: 4, Kind: library.KindMovie, Title: "The Long Night"},
+		4: {ID: 4, Kind: library.KindMovie, Title: "The Long Night", Rating: "PG-13", Description: "A keeper stays on through the storm."},
 		5: {ID: 5, Kind: library.KindEpisode, Show: "Harbor Lights", Season: 1, Episode: 3, Title: "Low Tide"},
 		6: {ID: 6, Kind: library.KindFiller, Title: "Seascape"},
 	}
@@ -361,6 +361,8 @@ func TestProgrammes(t *testing.T) {
 	require.Equal(t, "Harbor Lights, season 1, episode 2: Fog Warning.", ps[0].Description)
 	require.Equal(t, []string{"Series"}, ps[1].Categories)
 	require.Equal(t, []string{"Movie"}, ps[3].Categories)
+	require.Equal(t, "A keeper stays on through the storm.", ps[3].Description, "the asset's own description")
+	require.Equal(t, "PG-13", ps[3].Rating)
 	require.Equal(t, []string{"Special"}, ps[4].Categories)
 }
 

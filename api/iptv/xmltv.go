@@ -55,6 +55,11 @@ type xmltvProgramme struct {
 	Length     *xmltvLength      `xml:"length"`
 	Icon       *xmltvIcon        `xml:"icon"`
 	EpisodeNum []xmltvEpisodeNum `xml:"episode-num"`
+	Rating     []xmltvRating     `xml:"rating"`
+}
+
+type xmltvRating struct {
+	Value string `xml:"value"`
 }
 
 type xmltvLength struct {
@@ -143,6 +148,9 @@ func (h *Handler) buildXMLTV(ctx context.Context, base string, now time.Time, d 
 				xp.Categories = append(xp.Categories, xmltvText{Value: c})
 			}
 			xp.EpisodeNum = episodeNums(p.Season, p.Episode)
+			if p.Rating != "" {
+				xp.Rating = []xmltvRating{{Value: p.Rating}}
+			}
 			tv.Programmes = append(tv.Programmes, xp)
 		}
 	}
