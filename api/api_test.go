@@ -84,11 +84,11 @@ func TestRoutes(t *testing.T) {
 
 func TestBaseURL(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "http://onair.local:8080/x", nil)
-	require.Equal(t, "http://onair.local:8080", baseURL(r))
+	require.Equal(t, "http://onair.local:8080", BaseURL(r))
 	r.Header.Set("X-Forwarded-Proto", "https")
 	r.Header.Set("X-Forwarded-Host", "tv.example.org")
-	require.Equal(t, "https://tv.example.org", baseURL(r))
+	require.Equal(t, "https://tv.example.org", BaseURL(r))
 	r.Header.Set("X-Forwarded-Host", "evil.org/<script>")
 	r.Header.Set("X-Forwarded-Proto", "javascript")
-	require.Equal(t, "http://onair.local:8080", baseURL(r), "hostile forwarded headers are ignored")
+	require.Equal(t, "http://onair.local:8080", BaseURL(r), "hostile forwarded headers are ignored")
 }

@@ -22,7 +22,7 @@ type channelJSON struct {
 
 func (s *Server) channelStatus(r *http.Request, c *engine.Channel) channelJSON {
 	id := c.ID()
-	base := baseURL(r)
+	base := BaseURL(r)
 	out := channelJSON{
 		Status: c.Status(s.cfg.Clock.Now()),
 		URLs: map[string]string{
@@ -64,16 +64,9 @@ func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
 
 // getChannel answers GET /api/v1/channels/{id}.
 func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Channels == nil {
-		writeError(w, http.StatusNotFound, "no such channel")
-		return
+	if c, ok := s.channel(w, r); ok {
+		writeJSON(w, http.StatusOK, s.channelStatus(r, c))
 	}
-	c, ok := s.cfg.Channels.Get(r.PathValue("id"))
-	if !ok {
-		writeError(w, http.StatusNotFound, "no such channel: "+r.PathValue("id"))
-		return
-	}
-	writeJSON(w, http.StatusOK, s.channelStatus(r, c))
 }
 
 // time answers GET /api/v1/time with the server's clock (for players' clock sync).
@@ -84,8 +77,11 @@ func (s *Server) time(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte(s.cfg.Clock.Now().UTC().Format(time.RFC3339Nano) + "\n"))
 }
 
-// baseURL is the scheme and host a client used, honouring X-Forwarded-Proto and X-Forwarded-Host.
-func baseURL(r *http.Request) string {
+// BaseURL is the scheme and host a client used, honouring X-Forwarded-Proto
+// and X-Forwarded-Host (a forwarded host with characters that could break a
+// URL is ignored; an unusable Host becomes localhost): the base of every
+// absolute URL the server hands out.
+func BaseURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -97,12 +93,15 @@ func baseURL(r *http.Request) string {
 	if h := r.Header.Get("X-Forwarded-Host"); h != "" && validHost(h) {
 		host = h
 	}
+	if !validHost(host) {
+		host = "localhost"
+	}
 	return scheme + "://" + host
 }
 
 // validHost accepts a host[:port] without characters that could break a URL.
 func validHost(h string) bool {
-	if len(h) > 255 {
+	if h == "" || len(h) > 255 {
 		return false
 	}
 	for _, c := range h {

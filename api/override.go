@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -160,11 +159,13 @@ func (s *Server) resolveAsset(r *http.Request, ref string) (int64, error) {
 		}
 		return 0, errors.New("no playable asset with id " + ref)
 	}
-	suffix := string(filepath.Separator) + filepath.Clean(ref)
 	for _, a := range assets {
-		if a.Path == ref || strings.HasSuffix(a.Path, suffix) {
+		if a.Path == ref {
 			return a.ID, nil
 		}
+	}
+	if a := library.FindByRelPath(assets, ref); a != nil {
+		return a.ID, nil
 	}
 	return 0, errors.New("no playable asset " + strconv.Quote(ref) + " in the library")
 }

@@ -108,15 +108,11 @@ func (c *Channel) StartOverride(ctx context.Context, req OverrideRequest) (Overr
 	if req.Duration > 0 {
 		rec.End = at + req.Duration
 	}
-	if err := c.deps.Store.startOverride(ctx, c.cfg.ID, rec); err != nil {
+	if err = c.deps.Store.startOverride(ctx, c.cfg.ID, rec); err != nil {
 		return OverrideStatus{}, err
 	}
-	if err := c.loadOverride(ctx); err != nil {
-		return OverrideStatus{}, err
-	}
-	st, _ := c.Override()
-	c.dropMemory()
-	if err := c.maintain(ctx, c.cfg.OpenHorizon, true); err != nil {
+	st, err := c.afterOverrideChange(ctx)
+	if err != nil {
 		return st, err
 	}
 	c.deps.Logger.Info("override started", "channel", c.cfg.ID, "source", rec.SourceKind+" "+rec.SourceRef, "start", st.Start, "end", st.End)
@@ -153,25 +149,27 @@ func (c *Channel) ClearOverride(ctx context.Context, resume Resume) (OverrideSta
 	if ov.rec.End < 0 || at < ov.rec.End {
 		// Everything from at on goes (the rest of the override, and the
 		// schedule already resumed after it); the schedule resumes at at.
-		if err := c.deps.Store.endOverrideAt(ctx, c.cfg.ID, at); err != nil {
+		if err = c.deps.Store.endOverrideAt(ctx, c.cfg.ID, at, resume); err != nil {
 			return OverrideStatus{}, err
 		}
 	}
-	if resume != "" {
-		if _, err := c.deps.Store.db.W.ExecContext(ctx, `UPDATE overrides SET resume = ? WHERE channel = ?`, string(resume), c.cfg.ID); err != nil {
-			return OverrideStatus{}, err
-		}
+	st, err := c.afterOverrideChange(ctx)
+	if err != nil {
+		return st, err
 	}
+	c.deps.Logger.Info("override cleared", "channel", c.cfg.ID, "end", st.End)
+	return st, nil
+}
+
+// afterOverrideChange reloads the override the store now holds and extends
+// the log from where the change left it. c.logMu is held.
+func (c *Channel) afterOverrideChange(ctx context.Context) (OverrideStatus, error) {
 	if err := c.loadOverride(ctx); err != nil {
 		return OverrideStatus{}, err
 	}
 	st, _ := c.Override()
 	c.dropMemory()
-	if err := c.maintain(ctx, c.cfg.OpenHorizon, true); err != nil {
-		return st, err
-	}
-	c.deps.Logger.Info("override cleared", "channel", c.cfg.ID, "end", st.End)
-	return st, nil
+	return st, c.maintain(ctx, c.cfg.OpenHorizon, true)
 }
 
 // Override returns the channel's override, while it is on air or to come.

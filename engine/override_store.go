@@ -123,8 +123,9 @@ func (s *LogStore) startOverride(ctx context.Context, channel string, ov Overrid
 
 // endOverrideAt ends channel's override at media time at (a boundary between
 // its items or a segment boundary of one): the override items after it are
-// dropped, and the log is extended from there with the resumed schedule.
-func (s *LogStore) endOverrideAt(ctx context.Context, channel string, at int64) error {
+// dropped, and the log is extended from there with the resumed schedule,
+// in mode resume ("": the mode it was started with).
+func (s *LogStore) endOverrideAt(ctx context.Context, channel string, at int64, resume Resume) error {
 	tx, err := s.db.W.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -149,7 +150,8 @@ func (s *LogStore) endOverrideAt(ctx context.Context, channel string, at int64) 
 	if _, err := tx.ExecContext(ctx, `DELETE FROM playout_items WHERE channel = ? AND start >= ?`, channel, at); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE overrides SET end_at = ?, resumed = 0 WHERE channel = ?`, at, channel); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE overrides SET end_at = ?, resumed = 0, resume = COALESCE(NULLIF(?, ''), resume) WHERE channel = ?`,
+		at, string(resume), channel); err != nil {
 		return err
 	}
 	return tx.Commit()

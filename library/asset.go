@@ -3,6 +3,7 @@ package library
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -230,4 +231,16 @@ func ticksToDuration(t int64) time.Duration {
 // durationToTicks converts a time.Duration to 90 kHz ticks, rounding down.
 func durationToTicks(d time.Duration) int64 {
 	return int64(d/time.Second)*90000 + int64(d%time.Second)*90000/int64(time.Second)
+}
+
+// FindByRelPath returns the asset of assets whose path is rel relative to a
+// library root (its path ends with /rel), or nil.
+func FindByRelPath(assets []Asset, rel string) *Asset {
+	suffix := string(filepath.Separator) + filepath.Clean(rel)
+	for i := range assets {
+		if strings.HasSuffix(assets[i].Path, suffix) {
+			return &assets[i]
+		}
+	}
+	return nil
 }

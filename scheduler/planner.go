@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -218,13 +217,7 @@ func logKind(k library.Kind) engine.Kind {
 
 // byPath finds the asset whose path ends with rel (a path relative to a root).
 func (p *Planner) byPath(rel string) *library.Asset {
-	suffix := string(filepath.Separator) + filepath.Clean(rel)
-	for i := range p.assets {
-		if strings.HasSuffix(p.assets[i].Path, suffix) {
-			return &p.assets[i]
-		}
-	}
-	return nil
+	return library.FindByRelPath(p.assets, rel)
 }
 
 func (p *Planner) ofKind(kind string) []*library.Asset {

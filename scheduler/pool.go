@@ -81,13 +81,7 @@ func (p *Pool) matches(a *library.Asset) bool {
 
 // byPath finds the asset whose path ends with rel (a path relative to a root).
 func (s *LibrarySnapshot) byPath(rel string) *library.Asset {
-	suffix := string(filepath.Separator) + filepath.Clean(rel)
-	for i := range s.assets {
-		if strings.HasSuffix(s.assets[i].Path, suffix) {
-			return &s.assets[i]
-		}
-	}
-	return nil
+	return library.FindByRelPath(s.assets, rel)
 }
 
 // slug lowercases s and keeps letters and digits, for matching promos to shows.

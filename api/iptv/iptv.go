@@ -3,8 +3,8 @@
 // guide as JSON for the web app (/api/v1/guide), the channel logos, and an
 // HDHomeRun tuner emulation (/discover.json, /lineup.json,
 // /lineup_status.json, /device.xml) so that Plex, Jellyfin and Emby add onair
-// as a network tuner. Tuners limits the concurrent continuous-TS streams to
-// the tuner count the emulation announces.
+// as a network tuner. Tuners limits the channels streamed at once as
+// continuous TS to the tuner count the emulation announces.
 package iptv
 
 import (
@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"onair/api"
 	"onair/engine"
 	"onair/library"
 )
@@ -215,39 +216,8 @@ func EngineChannels(m interface{ List() []*engine.Channel }) func() []Channel {
 	}
 }
 
-// baseURL is the scheme and host a client used, honouring X-Forwarded-Proto
-// and X-Forwarded-Host (the same rule as the api package's).
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
-		scheme = p
-	}
-	host := r.Host
-	if h := r.Header.Get("X-Forwarded-Host"); h != "" && validHost(h) {
-		host = h
-	}
-	if !validHost(host) {
-		host = "localhost"
-	}
-	return scheme + "://" + host
-}
-
-// validHost accepts a host[:port] without characters that could break a URL.
-func validHost(h string) bool {
-	if h == "" || len(h) > 255 {
-		return false
-	}
-	for _, c := range h {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
+// baseURL is the base of absolute URLs, by the api package's rule.
+var baseURL = api.BaseURL
 
 // channelPath escapes a channel id for a URL path.
 func channelPath(id string) string { return url.PathEscape(id) }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -244,28 +245,22 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 }
 
 func fetch(ctx context.Context, c *http.Client, u string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
+	var b bytes.Buffer
+	if _, err := fetchTo(ctx, c, u, &b); err != nil {
 		return nil, err
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
-	}
-	return b, nil
+	return b.Bytes(), nil
 }
 
 // fetchDiscard gets u and reads its body to the end without keeping it, like
 // fetch but without holding megabytes per segment; it returns the body size.
 func fetchDiscard(ctx context.Context, c *http.Client, u string) (int64, error) {
+	return fetchTo(ctx, c, u, io.Discard)
+}
+
+// fetchTo gets u and copies its body to w; an answer other than 200 is an
+// error with the start of its body, a body shorter than announced too.
+func fetchTo(ctx context.Context, c *http.Client, u string, w io.Writer) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, err
@@ -279,18 +274,11 @@ func fetchDiscard(ctx context.Context, c *http.Client, u string) (int64, error) 
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return 0, fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
 	}
-	bp := discardPool.Get().(*[]byte)
-	defer discardPool.Put(bp)
-	var n int64
-	for {
-		k, err := resp.Body.Read(*bp)
-		n += int64(k)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return n, err
-		}
+	bp := copyPool.Get().(*[]byte)
+	defer copyPool.Put(bp)
+	n, err := io.CopyBuffer(w, resp.Body, *bp)
+	if err != nil {
+		return n, err
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return n, fmt.Errorf("body of %d bytes, Content-Length %d", n, resp.ContentLength)
@@ -298,7 +286,7 @@ func fetchDiscard(ctx context.Context, c *http.Client, u string) (int64, error) 
 	return n, nil
 }
 
-var discardPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+var copyPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // parsePlaylist returns the media sequence, the target duration (seconds) and the segment URIs.
 func parsePlaylist(s string) (seq0 int64, target float64, uris []string) {

@@ -310,14 +310,7 @@ func (s *station) applyOverrideFile(ctx context.Context, id string) {
 		s.log.Error("override file", "channel", id, "err", err)
 		return
 	}
-	var asset *library.Asset
-	suffix := string(filepath.Separator) + filepath.Clean(ov.Asset)
-	for i := range assets {
-		if strings.HasSuffix(assets[i].Path, suffix) {
-			asset = &assets[i]
-			break
-		}
-	}
+	asset := library.FindByRelPath(assets, ov.Asset)
 	if asset == nil {
 		s.log.Error("override file", "channel", id, "file", ov.File, "err", fmt.Sprintf("no playable asset %q in the library", ov.Asset))
 		return

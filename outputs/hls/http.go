@@ -90,19 +90,7 @@ func playlistMaxAge(target int) int {
 
 // writePlaylist answers a playlist, gzipped when the request accepts it.
 func writePlaylist(w http.ResponseWriter, r *http.Request, body []byte, target int) {
-	h := w.Header()
-	h.Set("Content-Type", contentTypePlaylist)
-	h.Set("Cache-Control", "max-age="+strconv.Itoa(playlistMaxAge(target)))
-	h.Add("Vary", "Accept-Encoding")
-	if acceptsGzip(r.Header.Values("Accept-Encoding")) {
-		body = gzipBytes(body)
-		h.Set("Content-Encoding", "gzip")
-	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
-	}
+	WriteManifest(w, r, body, contentTypePlaylist, playlistMaxAge(target))
 }
 
 // acceptsGzip reports whether Accept-Encoding values allow gzip: "gzip" (or
