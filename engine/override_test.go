@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"onair/engine"
+	"onair/engine/source"
 	"onair/library"
+	"onair/scheduler"
 )
 
 func assetID(t *testing.T, e *soakEnv, rel string) int64 {
@@ -164,4 +166,50 @@ func TestOverrideUntilClearedCatchesUp(t *testing.T) {
 	require.False(t, ok)
 	_, err = e.ch.ClearOverride(ctx, "")
 	require.ErrorIs(t, err, engine.ErrNoOverride)
+}
+
+// TestOverrideRelaysAnotherChannel: an override with another channel as its
+// source plays, for its length, what that channel's log has at the same wall
+// time; then the schedule joins in progress, and every segment renders.
+func TestOverrideRelaysAnotherChannel(t *testing.T) {
+	root := soakLibrary(t)
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	clock := engine.NewVirtualClock(t0)
+	ctx := context.Background()
+	e := openSoak(t, root, filepath.Join(t.TempDir(), "onair.db"), clock)
+	logs, err := engine.OpenLog(ctx, e.db, clock.Now())
+	require.NoError(t, err)
+	cfg, err := scheduler.Parse("ads.yaml", []byte("number: \"2\"\nname: Ads\nplaylist:\n  - kind: ad\n"))
+	require.NoError(t, err)
+	p, err := scheduler.NewPlanner(ctx, cfg, e.lib)
+	require.NoError(t, err)
+	other, err := engine.OpenChannel(ctx, engine.ChannelConfig{ID: "ads", Planner: p, Horizon: 2 * time.Hour},
+		engine.ChannelDeps{Store: logs, Assets: &engine.LibraryAssets{Store: e.lib}, Sources: source.NewCache(4), Clock: clock})
+	require.NoError(t, err)
+
+	now := t0.Add(100 * time.Second)
+	clock.Set(now)
+	_, err = e.ch.Recent(ctx, now, 6)
+	require.NoError(t, err)
+	_, err = e.ch.StartOverride(ctx, engine.OverrideRequest{Channel: "soak"})
+	require.Error(t, err, "not itself")
+	st, err := e.ch.StartOverride(ctx, engine.OverrideRequest{Channel: "ads", Duration: 30 * engine.Hz})
+	require.NoError(t, err)
+	require.Equal(t, "channel ads", st.Source)
+
+	got, err := e.ch.Upcoming(ctx, st.Start, st.End)
+	require.NoError(t, err)
+	relayed, err := other.Upcoming(ctx, st.Start, st.End)
+	require.NoError(t, err)
+	require.NotEmpty(t, got)
+	var total time.Duration
+	for _, it := range got {
+		require.Equal(t, engine.KindOverride, it.Kind)
+		src, ok := itemAt(relayed, it.Start)
+		require.True(t, ok, "the relayed channel has an item at %s", it.Start)
+		require.Equal(t, src.AssetID, it.AssetID, "at %s the override plays what channel ads plays", it.Start)
+		total += it.End.Sub(it.Start)
+	}
+	require.InDelta(t, 30, total.Seconds(), 2.01, "the override's length, to a keyframe")
+	require.Positive(t, renderSpan(t, e, now, st.End.Add(12*time.Second)))
 }
