@@ -69,6 +69,7 @@ func New(cfg Config, sessions Sessions, clock Clock) *Output {
 		UDPRTPAddress:  cfg.UDPRTPAddress,
 		UDPRTCPAddress: cfg.UDPRTCPAddress,
 		WriteQueueSize: cfg.WriteQueue,
+		Listen:         listenBatched,
 	}
 	return o
 }

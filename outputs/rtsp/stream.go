@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
-	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtpmpeg4audio"
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtpsimpleaudio"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
@@ -38,6 +38,22 @@ type stream struct {
 	// RTP timestamps exactly (not the jitter of when a batch was written).
 	base    time.Time
 	hasBase bool
+
+	nalus   [][]byte // scratch: the NAL units of the unit being written
+	out     outPacket
+	emitRTP func(*rtp.Packet) error // s.out.write, made once
+}
+
+// outPacket is where a packetizer's packets go: the track and the NTP time
+// of the unit being written.
+type outPacket struct {
+	stream *gortsplib.ServerStream
+	media  *description.Media
+	ntp    time.Time
+}
+
+func (o *outPacket) write(p *rtp.Packet) error {
+	return o.stream.WritePacketRTPWithNTP(o.media, p, o.ntp)
 }
 
 // track is one muxer track as RTP.
@@ -46,7 +62,7 @@ type track struct {
 	codec   muxer.Codec
 	rate    int64 // RTP clock rate
 	h264    *format.H264
-	enc264  *rtph264.Encoder
+	pkt264  *h264Packetizer
 	encAAC  *rtpmpeg4audio.Encoder
 	encOpus *rtpsimpleaudio.Encoder
 }
@@ -83,11 +99,7 @@ func (s *stream) init() error {
 			tr.h264 = &format.H264{PayloadTyp: pt, PacketizationMode: 1, SPS: sps, PPS: pps}
 			tr.media = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{tr.h264}}
 			tr.rate = 90000
-			enc, err := tr.h264.CreateEncoder()
-			if err != nil {
-				return err
-			}
-			tr.enc264 = enc
+			tr.pkt264 = newH264Packetizer(pt, uint16(rand.Uint32()))
 		case muxer.CodecAAC:
 			asc, err := audioConfig(t)
 			if err != nil {
@@ -122,6 +134,8 @@ func (s *stream) init() error {
 		return fmt.Errorf("channel %s: %w", s.id, errNoVideo)
 	}
 	s.stream = &gortsplib.ServerStream{Server: s.o.server, Desc: desc}
+	s.out.stream = s.stream
+	s.emitRTP = s.out.write
 	return s.stream.Initialize()
 }
 
@@ -177,12 +191,19 @@ func (s *stream) write(b session.Batch) {
 		var pkts []*rtp.Packet
 		var err error
 		switch {
-		case tr.enc264 != nil:
-			nalus := session.NALUs(&u)
-			if u.Key {
-				s.params(tr, nalus)
+		case tr.pkt264 != nil:
+			s.nalus = session.AppendNALUs(s.nalus[:0], &u)
+			if len(s.nalus) == 0 {
+				continue
 			}
-			pkts, err = tr.enc264.Encode(nalus)
+			if u.Key {
+				s.params(tr, s.nalus)
+			}
+			s.out.media, s.out.ntp = tr.media, ntp
+			if err := tr.pkt264.packetize(s.nalus, ts, s.emitRTP); err != nil {
+				return
+			}
+			continue
 		case tr.encAAC != nil:
 			pkts, err = tr.encAAC.Encode(u.Data)
 		case tr.encOpus != nil:

@@ -450,7 +450,12 @@ func (s *session) run() error {
 				next = seg
 			}
 		}
-		wake := now.Add(cfg.Pace)
+		// Every session wakes on the same grid of Pace steps of the wall
+		// clock, so the process wakes once a step for all its channels
+		// rather than once for each: waking an idle process (and the
+		// thread the Go scheduler starts beside it) costs more than the
+		// work of a batch.
+		wake := now.Truncate(cfg.Pace).Add(cfg.Pace)
 		if endWall.Before(wake) {
 			wake = endWall
 		}

@@ -2,9 +2,11 @@ package session_test
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -259,4 +261,43 @@ func TestNALUs(t *testing.T) {
 	require.Equal(t, []byte{0x68, 3}, pps)
 	plain := muxer.Unit{Data: [][]byte{{9, 0xF0}, {0x41, 1}}}
 	require.Equal(t, [][]byte{{0x41, 1}}, session.NALUs(&plain))
+}
+
+// TestNALUsAgreeWithMediacommon splits random Annex-B streams (NAL units of
+// random bytes with emulation prevention, behind 3- and 4-byte start codes)
+// and checks the split against mediacommon's.
+func TestNALUsAgreeWithMediacommon(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 500 {
+		var b []byte
+		var units [][]byte
+		for range 1 + rng.IntN(8) {
+			n := []byte{byte(1 + rng.IntN(8))} // a NAL type other than AUD (9)
+			zeros := 0
+			for range rng.IntN(3000) {
+				c := byte(rng.IntN(4)) // many zeros and ones: start-code-like runs
+				if zeros >= 2 && c <= 3 {
+					n = append(n, 3) // emulation_prevention_three_byte
+					zeros = 0
+				}
+				n = append(n, c)
+				if c == 0 {
+					zeros++
+				} else {
+					zeros = 0
+				}
+			}
+			n = append(n, 0x80) // rbsp_trailing_bits: a unit never ends in zero
+			units = append(units, n)
+			if rng.IntN(2) == 0 {
+				b = append(b, 0)
+			}
+			b = append(append(b, 0, 0, 1), n...)
+		}
+		var want h264.AnnexB
+		require.NoError(t, want.Unmarshal(b))
+		require.Equal(t, units, [][]byte(want))
+		got := session.NALUs(&muxer.Unit{AnnexB: true, Data: [][]byte{b}})
+		require.Equal(t, units, got)
+	}
 }

@@ -1,0 +1,117 @@
+package rtsp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// gateConn counts its Writes, and holds the first one until gate closes.
+type gateConn struct {
+	net.Conn
+	gate   chan struct{}
+	writes atomic.Int32
+}
+
+func (g *gateConn) Write(p []byte) (int, error) {
+	if g.writes.Add(1) == 1 {
+		<-g.gate
+	}
+	return g.Conn.Write(p)
+}
+
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (server, client net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	client, err = net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	server, err = l.Accept()
+	require.NoError(t, err)
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return server, client
+}
+
+// frames returns n distinct small writes, like interleaved RTP packets.
+func frames(n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = bytes.Repeat([]byte{byte(i)}, 100+i%300)
+	}
+	return out
+}
+
+// TestBatchConnGathersWrites: while one write is in the kernel, the writes
+// behind it gather and go out in one call, in order and whole.
+func TestBatchConnGathersWrites(t *testing.T) {
+	server, client := tcpPair(t)
+	g := &gateConn{Conn: server, gate: make(chan struct{})}
+	b := newBatchConn(g)
+	var want []byte
+	for _, f := range frames(1000) {
+		_ = b.SetWriteDeadline(time.Now().Add(10 * time.Second)) // as gortsplib does, each packet
+		n, err := b.Write(f)
+		require.NoError(t, err)
+		require.Equal(t, len(f), n)
+		want = append(want, f...)
+	}
+	close(g.gate)
+	got := make([]byte, len(want))
+	_, err := io.ReadFull(client, got)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	require.EqualValues(t, 2, g.writes.Load(), "the first write, then the 999 gathered behind it")
+	require.NoError(t, b.Close())
+}
+
+// TestBatchConnCloseSendsTheRest: Close lets what is queued go out, then
+// closes the connection, and later Writes fail.
+func TestBatchConnCloseSendsTheRest(t *testing.T) {
+	server, client := tcpPair(t)
+	g := &gateConn{Conn: server, gate: make(chan struct{})}
+	b := newBatchConn(g)
+	var want []byte
+	for _, f := range frames(50) {
+		_, err := b.Write(f)
+		require.NoError(t, err)
+		want = append(want, f...)
+	}
+	require.NoError(t, b.Close())
+	_, err := b.Write([]byte("late"))
+	require.ErrorIs(t, err, net.ErrClosed)
+	close(g.gate)
+	got, err := io.ReadAll(client) // to EOF: the connection was closed
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+}
+
+// TestBatchConnStalledReaderFails: a peer that stops reading makes Write
+// fail once the write deadline passes (gortsplib then drops the reader),
+// rather than queueing without bound.
+func TestBatchConnStalledReaderFails(t *testing.T) {
+	server, _ := tcpPair(t) // the client end never reads
+	b := newBatchConn(server)
+	chunk := make([]byte, 64<<10)
+	var err error
+	written := 0
+	for written < 1<<30 {
+		_ = b.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err = b.Write(chunk); err != nil {
+			break
+		}
+		written += len(chunk)
+	}
+	require.Error(t, err, "wrote %d bytes to a peer that reads nothing", written)
+	require.True(t, errors.Is(err, os.ErrDeadlineExceeded), "%v", err)
+	require.LessOrEqual(t, written, 64<<20, "the queue is bounded")
+	require.NoError(t, b.Close())
+}
