@@ -6,11 +6,13 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/ipv4"
 )
 
 // gateConn counts its Writes, and holds the first one until gate closes.
@@ -113,5 +115,86 @@ func TestBatchConnStalledReaderFails(t *testing.T) {
 	require.Error(t, err, "wrote %d bytes to a peer that reads nothing", written)
 	require.True(t, errors.Is(err, os.ErrDeadlineExceeded), "%v", err)
 	require.LessOrEqual(t, written, 64<<20, "the queue is bounded")
+	require.NoError(t, b.Close())
+}
+
+// TestBatchPacketConnGathersDatagrams: datagrams written while a batch is
+// in the kernel go out together in the next sendmmsg, whole and in order;
+// past the queue limit they are dropped, never blocking the writer.
+func TestBatchPacketConnGathersDatagrams(t *testing.T) {
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	recv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer recv.Close()
+	require.NoError(t, recv.SetReadBuffer(4<<20))
+	b := newBatchPacketConn(pc)
+	send := b.send
+	entered, gate := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var calls []int
+	b.send = func(ms []ipv4.Message) (int, error) {
+		mu.Lock()
+		first := len(calls) == 0
+		calls = append(calls, len(ms))
+		mu.Unlock()
+		if first {
+			close(entered)
+			<-gate
+		}
+		return send(ms)
+	}
+	const n = 200
+	for i := range n {
+		_, err := b.WriteTo(bytes.Repeat([]byte{byte(i)}, 100+i), recv.LocalAddr())
+		require.NoError(t, err)
+		if i == 0 {
+			<-entered // the first datagram is in the kernel; the rest queue
+		}
+	}
+	close(gate)
+	buf := make([]byte, 2000)
+	for i := range n {
+		require.NoError(t, recv.SetReadDeadline(time.Now().Add(5*time.Second)))
+		k, _, err := recv.ReadFrom(buf)
+		require.NoError(t, err)
+		require.Equal(t, bytes.Repeat([]byte{byte(i)}, 100+i), buf[:k], "datagram %d", i)
+	}
+	require.NoError(t, b.Close())
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []int{1, udpBatchMax, udpBatchMax, udpBatchMax, n - 1 - 3*udpBatchMax}, calls)
+	_, err = b.WriteTo([]byte("late"), recv.LocalAddr())
+	require.ErrorIs(t, err, net.ErrClosed)
+}
+
+// TestBatchPacketConnDropsPastTheLimit: a flusher that cannot send does not
+// hold up the writers; what is past the queue limit is dropped.
+func TestBatchPacketConnDropsPastTheLimit(t *testing.T) {
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	b := newBatchPacketConn(pc)
+	entered, gate := make(chan struct{}), make(chan struct{})
+	b.send = func(ms []ipv4.Message) (int, error) {
+		select {
+		case <-entered:
+		default:
+			close(entered)
+		}
+		<-gate
+		return len(ms), nil
+	}
+	_, err = b.WriteTo([]byte("x"), pc.LocalAddr())
+	require.NoError(t, err)
+	<-entered
+	for range udpQueueMax + 100 {
+		_, err := b.WriteTo([]byte("x"), pc.LocalAddr())
+		require.NoError(t, err)
+	}
+	b.mu.Lock()
+	dropped := b.dropped
+	b.mu.Unlock()
+	require.Equal(t, 100, dropped)
+	close(gate)
 	require.NoError(t, b.Close())
 }

@@ -70,6 +70,7 @@ func New(cfg Config, sessions Sessions, clock Clock) *Output {
 		UDPRTCPAddress: cfg.UDPRTCPAddress,
 		WriteQueueSize: cfg.WriteQueue,
 		Listen:         listenBatched,
+		ListenPacket:   listenPacketBatched,
 	}
 	return o
 }

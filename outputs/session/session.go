@@ -455,10 +455,9 @@ func (s *session) run() error {
 		// rather than once for each: waking an idle process (and the
 		// thread the Go scheduler starts beside it) costs more than the
 		// work of a batch.
+		// The end of a segment waits for the grid too: its last batch is
+		// no later than any other.
 		wake := now.Truncate(cfg.Pace).Add(cfg.Pace)
-		if endWall.Before(wake) {
-			wake = endWall
-		}
 		if n == 0 {
 			wake = idleSince.Add(cfg.Grace)
 			if endWall.Before(wake) {
