@@ -15,15 +15,21 @@ import (
 	"golang.org/x/net/ipv4"
 )
 
-// gateConn counts its Writes, and holds the first one until gate closes.
+// gateConn counts its Writes, and holds the first one until gate closes
+// (entered closes when it starts waiting).
 type gateConn struct {
 	net.Conn
-	gate   chan struct{}
-	writes atomic.Int32
+	entered, gate chan struct{}
+	writes        atomic.Int32
+}
+
+func newGateConn(c net.Conn) *gateConn {
+	return &gateConn{Conn: c, entered: make(chan struct{}), gate: make(chan struct{})}
 }
 
 func (g *gateConn) Write(p []byte) (int, error) {
 	if g.writes.Add(1) == 1 {
+		close(g.entered)
 		<-g.gate
 	}
 	return g.Conn.Write(p)
@@ -56,15 +62,18 @@ func frames(n int) [][]byte {
 // behind it gather and go out in one call, in order and whole.
 func TestBatchConnGathersWrites(t *testing.T) {
 	server, client := tcpPair(t)
-	g := &gateConn{Conn: server, gate: make(chan struct{})}
+	g := newGateConn(server)
 	b := newBatchConn(g)
 	var want []byte
-	for _, f := range frames(1000) {
+	for i, f := range frames(1000) {
 		_ = b.SetWriteDeadline(time.Now().Add(10 * time.Second)) // as gortsplib does, each packet
 		n, err := b.Write(f)
 		require.NoError(t, err)
 		require.Equal(t, len(f), n)
 		want = append(want, f...)
+		if i == 0 {
+			<-g.entered // the first write is in the kernel; the rest gather
+		}
 	}
 	close(g.gate)
 	got := make([]byte, len(want))
@@ -79,7 +88,7 @@ func TestBatchConnGathersWrites(t *testing.T) {
 // closes the connection, and later Writes fail.
 func TestBatchConnCloseSendsTheRest(t *testing.T) {
 	server, client := tcpPair(t)
-	g := &gateConn{Conn: server, gate: make(chan struct{})}
+	g := newGateConn(server)
 	b := newBatchConn(g)
 	var want []byte
 	for _, f := range frames(50) {

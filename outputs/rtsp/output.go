@@ -51,7 +51,7 @@ type Output struct {
 
 	mu      sync.Mutex
 	streams map[string]*stream
-	readers map[*gortsplib.ServerSession]string // session -> channel id, once SETUP
+	readers map[*gortsplib.ServerSession]*stream // session -> its stream, once SETUP
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -61,7 +61,7 @@ func New(cfg Config, sessions Sessions, clock Clock) *Output {
 	cfg = cfg.withDefaults()
 	o := &Output{
 		cfg: cfg, sessions: sessions, clock: clock,
-		streams: map[string]*stream{}, readers: map[*gortsplib.ServerSession]string{},
+		streams: map[string]*stream{}, readers: map[*gortsplib.ServerSession]*stream{},
 	}
 	o.server = &gortsplib.Server{
 		Handler:        o,
@@ -112,8 +112,8 @@ func (o *Output) Viewers(id string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	n := 0
-	for _, c := range o.readers {
-		if c == id {
+	for _, s := range o.readers {
+		if s.id == id {
 			n++
 		}
 	}
@@ -199,11 +199,9 @@ func (o *Output) stream(id string) (*stream, error) {
 func (o *Output) idle(s *stream, now time.Time) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for _, c := range o.readers {
-		if c == s.id {
-			s.last = now
-			return false
-		}
+	if s.readers > 0 {
+		s.last = now
+		return false
 	}
 	if now.Sub(s.last) < o.cfg.Grace {
 		return false
@@ -247,7 +245,10 @@ func (o *Output) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response
 		return &base.Response{StatusCode: base.StatusServiceUnavailable}, nil, err
 	}
 	o.mu.Lock()
-	o.readers[ctx.Session] = id
+	if _, ok := o.readers[ctx.Session]; !ok {
+		o.readers[ctx.Session] = s
+		s.readers++
+	}
 	o.mu.Unlock()
 	return &base.Response{StatusCode: base.StatusOK}, s.stream, nil
 }
@@ -260,11 +261,10 @@ func (o *Output) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, erro
 // OnSessionClose implements gortsplib.ServerHandlerOnSessionClose.
 func (o *Output) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
 	o.mu.Lock()
-	if id, ok := o.readers[ctx.Session]; ok {
+	if s, ok := o.readers[ctx.Session]; ok {
 		delete(o.readers, ctx.Session)
-		if s := o.streams[id]; s != nil {
-			s.last = o.clock.Now()
-		}
+		s.readers--
+		s.last = o.clock.Now()
 	}
 	o.mu.Unlock()
 }

@@ -33,6 +33,8 @@ type stream struct {
 	first  session.Batch
 	tracks []*track  // by muxer track index; nil for a track not carried
 	last   time.Time // guarded by Output.mu: when it last had a reader or request
+	// readers is how many RTSP sessions did SETUP on it; guarded by Output.mu.
+	readers int
 	// base is the wall time of media time 0 for RTCP sender reports: set at
 	// the first unit and after a jump, so the reports' NTP times follow the
 	// RTP timestamps exactly (not the jitter of when a batch was written).
