@@ -113,13 +113,14 @@ func (o *Output) serve(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return // the session stopped (channel removed, shutdown)
 			}
-			if b.Jump {
-				o.skipped.Add(1)
-			}
 			data, err := b.TS()
 			if err != nil {
 				o.cfg.Logger.Warn("continuous ts: muxing a segment", "channel", id, "seq", b.Seg.Ref.Seq, "err", err)
 				continue
+			}
+			if b.Jump {
+				o.skipped.Add(1)
+				data = markDiscontinuity(data)
 			}
 			if len(data) == 0 {
 				continue
@@ -143,3 +144,47 @@ func (o *Output) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 var _ http.Handler = (*Output)(nil)
+
+// markDiscontinuity returns data (whole TS packets) with a
+// discontinuity_indicator (ISO/IEC 13818-1, 2.4.3.5) on the first packet of
+// every PID: a viewer that skipped ahead, or a session that resynchronised,
+// gets a new time base there and continuity counters that do not follow the
+// ones before, and a demuxer or TR 101 290 analyzer takes both as announced.
+// A first packet with an adaptation field gets the flag set; before one
+// without, an adaptation-field-only packet of the PID carries it (such a
+// packet does not advance the continuity counter, so it holds the counter
+// before the next). data is shared with the other viewers: the marks go on a
+// copy (a jump is rare).
+func markDiscontinuity(data []byte) []byte {
+	const size = 188
+	out := make([]byte, 0, len(data)+4*size)
+	seen := map[uint16]bool{0x1FFF: true} // null packets need no mark
+	for i := 0; i+size <= len(data); i += size {
+		p := data[i : i+size]
+		pid := uint16(p[1]&0x1F)<<8 | uint16(p[2])
+		if p[0] != 0x47 || seen[pid] {
+			out = append(out, p...)
+			continue
+		}
+		seen[pid] = true
+		if p[3]&0x20 != 0 && p[4] > 0 { // an adaptation field with flags
+			o := len(out)
+			out = append(out, p...)
+			out[o+5] |= 0x80
+			continue
+		}
+		cc := p[3] & 0x0F
+		if p[3]&0x10 != 0 { // p carries a payload: the marker holds the counter before it
+			cc = (cc + 15) & 0x0F
+		}
+		var m [size]byte
+		m[0], m[1], m[2] = 0x47, p[1]&0x1F, p[2] // no payload_unit_start_indicator
+		m[3] = 0x20 | cc                         // adaptation field only
+		m[4], m[5] = size-5, 0x80                // length, discontinuity_indicator
+		for k := 6; k < size; k++ {
+			m[k] = 0xFF // stuffing
+		}
+		out = append(append(out, m[:]...), p...)
+	}
+	return out
+}

@@ -121,6 +121,30 @@ func TestFiftyViewersShareOneSessionAndGetAContinuousStream(t *testing.T) {
 	require.Eventually(t, func() bool { return r.out.Viewers("news") == 0 }, 5*time.Second, time.Millisecond)
 }
 
+// TestJumpIsAnnounced: when the clock steps ahead, the session starts again
+// at the live edge and the viewer's stream jumps; the first PCR after the
+// jump carries the discontinuity_indicator, so a TR 101 290 analyzer sees an
+// announced new time base, not a PCR error.
+func TestJumpIsAnnounced(t *testing.T) {
+	r := newRig(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	v := r.watch(t, ctx)
+	require.Eventually(t, func() bool { return r.out.Viewers("news") == 1 }, 5*time.Second, time.Millisecond)
+	r.play(t, 3*time.Second)
+	r.play(t, 40*time.Millisecond)
+	r.clock.Advance(30 * time.Second) // the host slept, say
+	r.play(t, 4*time.Second)
+	require.Eventually(t, func() bool { return r.out.Stats().Skipped == 1 }, 5*time.Second, time.Millisecond)
+	time.Sleep(50 * time.Millisecond) //nolint:forbidigo // let the last writes land
+	cancel()
+	<-v.done
+	require.NoError(t, v.an.Close())
+	rep := v.an.Report()
+	require.Zero(t, rep.Counters.Priority1(), "%+v %+v", rep.Counters, rep.Errors)
+	require.Zero(t, rep.Counters.PCRDiscontinuityIndicatorError, "%+v", rep.Counters)
+	require.Greater(t, v.bytes, int64(5*188*16))
+}
+
 func TestUnknownChannelIs404(t *testing.T) {
 	r := newRig(t)
 	for _, p := range []string{"/channels/nope.ts", "/channels/news.mp4"} {
