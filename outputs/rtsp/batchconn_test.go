@@ -2,6 +2,7 @@ package rtsp
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -206,4 +207,144 @@ func TestBatchPacketConnDropsPastTheLimit(t *testing.T) {
 	require.Equal(t, 100, dropped)
 	close(gate)
 	require.NoError(t, b.Close())
+}
+
+// udpReceiver is a loopback UDP socket with a large receive buffer.
+func udpReceiver(t *testing.T) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	require.NoError(t, c.SetReadBuffer(4<<20))
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// readDatagrams reads n datagrams from c.
+func readDatagrams(t *testing.T, c *net.UDPConn, n int) [][]byte {
+	t.Helper()
+	var out [][]byte
+	buf := make([]byte, 65536)
+	for range n {
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+		k, _, err := c.ReadFrom(buf)
+		require.NoError(t, err, "after %d datagrams", len(out))
+		out = append(out, bytes.Clone(buf[:k]))
+	}
+	return out
+}
+
+// TestBatchPacketConnSegmentationOffload: the fragments of a frame (equal
+// sizes, a shorter last one) for two readers, interleaved as two gortsplib
+// writers would queue them, go out as one offload message per reader and
+// run, and each reader receives its own datagrams whole and in order.
+func TestBatchPacketConnSegmentationOffload(t *testing.T) {
+	if !gsoSupported {
+		t.Skip("UDP segmentation offload is Linux only")
+	}
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	r1, r2 := udpReceiver(t), udpReceiver(t)
+	b := newBatchPacketConn(pc)
+	send := b.send
+	entered, gate := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var segs []int // datagrams in each message sent after the first
+	first := true
+	b.send = func(ms []ipv4.Message) (int, error) {
+		mu.Lock()
+		f := first
+		first = false
+		if !f {
+			for _, m := range ms {
+				segs = append(segs, len(m.Buffers))
+			}
+		}
+		mu.Unlock()
+		if f {
+			close(entered)
+			<-gate
+		}
+		return send(ms)
+	}
+	dgram := func(reader, i, size int) []byte {
+		d := bytes.Repeat([]byte{byte(reader*100 + i)}, size)
+		binary.BigEndian.PutUint16(d, uint16(i))
+		return d
+	}
+	_, err = b.WriteTo([]byte("first"), r1.LocalAddr())
+	require.NoError(t, err)
+	<-entered
+	var want1, want2 [][]byte
+	for i := range 70 { // 69 full fragments and a short one, for each reader
+		size := 1462
+		if i == 69 {
+			size = 300
+		}
+		d1, d2 := dgram(1, i, size), dgram(2, i, size)
+		_, err = b.WriteTo(d1, r1.LocalAddr())
+		require.NoError(t, err)
+		_, err = b.WriteTo(d2, r2.LocalAddr())
+		require.NoError(t, err)
+		want1, want2 = append(want1, d1), append(want2, d2)
+	}
+	close(gate)
+	require.Equal(t, [][]byte{[]byte("first")}, readDatagrams(t, r1, 1))
+	require.Equal(t, want1, readDatagrams(t, r1, 70))
+	require.Equal(t, want2, readDatagrams(t, r2, 70))
+	require.NoError(t, b.Close())
+	mu.Lock()
+	defer mu.Unlock()
+	// Per reader: as many full datagrams as fit in one UDP payload (44),
+	// then the other 25 and the short one in another message.
+	full := udpGSOBytes / 1462
+	require.Equal(t, []int{full, 70 - full, full, 70 - full}, segs)
+	require.True(t, b.gso)
+}
+
+// TestBatchPacketConnWithoutOffload: when the kernel refuses an offload
+// message, offload turns off and every datagram still goes, one a message.
+func TestBatchPacketConnWithoutOffload(t *testing.T) {
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	r := udpReceiver(t)
+	b := newBatchPacketConn(pc)
+	b.gso = true
+	send := b.send
+	entered, gate := make(chan struct{}), make(chan struct{})
+	var refused atomic.Int32
+	b.send = func(ms []ipv4.Message) (int, error) {
+		select {
+		case <-entered:
+		default:
+			close(entered)
+			<-gate
+		}
+		for i, m := range ms {
+			if len(m.OOB) > 0 {
+				refused.Add(1)
+				if i > 0 {
+					if n, err := send(ms[:i]); err != nil {
+						return n, err
+					}
+				}
+				return i, errors.New("sendmmsg: input/output error")
+			}
+		}
+		return send(ms)
+	}
+	_, err = b.WriteTo([]byte("first"), r.LocalAddr())
+	require.NoError(t, err)
+	<-entered
+	var want [][]byte
+	for i := range 20 {
+		d := bytes.Repeat([]byte{byte(i)}, 1000)
+		_, err = b.WriteTo(d, r.LocalAddr())
+		require.NoError(t, err)
+		want = append(want, d)
+	}
+	close(gate)
+	require.Equal(t, append([][]byte{[]byte("first")}, want...), readDatagrams(t, r, 21))
+	require.NoError(t, b.Close())
+	require.EqualValues(t, 1, refused.Load())
+	require.False(t, b.gso)
 }

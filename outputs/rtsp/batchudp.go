@@ -2,6 +2,7 @@ package rtsp
 
 import (
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,10 +13,20 @@ import (
 // system call a packet. The RTP and RTCP sockets of the server are wrapped
 // in a batchPacketConn, which queues the packets written while the last
 // batch was in the kernel and sends them with sendmmsg (up to
-// udpBatchMax at a call).
+// udpBatchMax messages at a call). On Linux a run of equal-sized packets
+// to one reader (the FU-A fragments of a frame) is one message with UDP
+// segmentation offload: the kernel cuts it into the datagrams, so the run
+// makes one trip through the UDP and IP layers instead of one a packet.
 
 // udpBatchMax is the most packets one sendmmsg call carries.
 const udpBatchMax = 64
+
+// udpGSOMax and udpGSOBytes bound a segmentation offload message: the
+// kernel takes up to 64 segments, and a UDP payload is under 64 KiB.
+const (
+	udpGSOMax   = 64
+	udpGSOBytes = 65000
+)
 
 // udpQueueMax is the most packets a batchPacketConn holds; past it a packet
 // is dropped, as a full socket buffer would drop it.
@@ -52,11 +63,22 @@ type batchPacketConn struct {
 	idle    bool
 	closed  bool
 	dropped int
+
+	// The flusher's own: whether to use segmentation offload (it turns off
+	// for good when the kernel refuses it), and what pack reuses.
+	gso     bool
+	rank    map[net.Addr]int
+	order   []int
+	packed  []ipv4.Message
+	control map[int][]byte
 }
 
 func newBatchPacketConn(u *net.UDPConn) *batchPacketConn {
 	pc := ipv4.NewPacketConn(u)
-	b := &batchPacketConn{UDPConn: u, send: func(ms []ipv4.Message) (int, error) { return pc.WriteBatch(ms, 0) }}
+	b := &batchPacketConn{
+		UDPConn: u, send: func(ms []ipv4.Message) (int, error) { return pc.WriteBatch(ms, 0) },
+		gso: gsoSupported, rank: map[net.Addr]int{}, control: map[int][]byte{},
+	}
 	b.cond.L = &b.mu
 	go b.flush()
 	return b
@@ -124,18 +146,98 @@ func (b *batchPacketConn) flush() {
 		b.queue, b.data = b.spareQ[:0], b.spareD[:0]
 		b.mu.Unlock()
 
-		sent := msgs
-		for len(msgs) > 0 {
-			n, err := b.send(msgs[:min(len(msgs), udpBatchMax)])
-			if err != nil {
-				// The first message could not be sent (a destination that
-				// refuses it, say): skip it, as a lost datagram.
-				n = max(n, 1)
-			}
-			msgs = msgs[n:]
-		}
+		b.sendAll(msgs)
 
 		b.mu.Lock()
-		b.spareQ, b.spareD = sent[:0], data[:0]
+		b.spareQ, b.spareD = msgs[:0], data[:0]
 	}
+}
+
+// sendAll sends msgs (one datagram each), packed for segmentation offload
+// when it is on. A datagram the kernel refuses (a destination that is gone,
+// say) is skipped, as a lost datagram; an offload message it refuses turns
+// offload off and goes again as single datagrams.
+func (b *batchPacketConn) sendAll(msgs []ipv4.Message) {
+	out := msgs
+	if b.gso {
+		out = b.pack(msgs)
+	}
+	for len(out) > 0 {
+		n, err := b.send(out[:min(len(out), udpBatchMax)])
+		out = out[n:]
+		if err == nil || len(out) == 0 {
+			continue
+		}
+		if len(out[0].OOB) > 0 { // the kernel does not take offload
+			b.gso = false
+			var rest []ipv4.Message
+			for _, m := range out {
+				for _, d := range m.Buffers {
+					rest = append(rest, ipv4.Message{Buffers: [][]byte{d}, Addr: m.Addr})
+				}
+			}
+			out = rest
+			continue
+		}
+		out = out[1:]
+	}
+}
+
+// pack groups msgs by destination (keeping each destination's order) and
+// turns each run of datagrams of one size to one destination (the last may
+// be shorter) into one message with a UDP_SEGMENT control message; its
+// datagrams stay where they are, as the message's buffers.
+func (b *batchPacketConn) pack(msgs []ipv4.Message) []ipv4.Message {
+	clear(b.rank)
+	b.order = b.order[:0]
+	for i := range msgs {
+		if _, ok := b.rank[msgs[i].Addr]; !ok {
+			b.rank[msgs[i].Addr] = len(b.rank)
+		}
+		b.order = append(b.order, i)
+	}
+	if len(b.rank) > 1 {
+		slices.SortStableFunc(b.order, func(x, y int) int {
+			return b.rank[msgs[x].Addr] - b.rank[msgs[y].Addr]
+		})
+	}
+	out := b.packed[:0]
+	for k := 0; k < len(b.order); {
+		first := &msgs[b.order[k]]
+		size := len(first.Buffers[0])
+		j, total := k+1, size
+		for j < len(b.order) && j-k < udpGSOMax {
+			m := &msgs[b.order[j]]
+			l := len(m.Buffers[0])
+			if m.Addr != first.Addr || l > size || l == 0 || total+l > udpGSOBytes {
+				break
+			}
+			total += l
+			j++
+			if l < size {
+				break // a shorter datagram ends the run
+			}
+		}
+		if len(out) < cap(out) {
+			out = out[:len(out)+1]
+		} else {
+			out = append(out, ipv4.Message{})
+		}
+		m := &out[len(out)-1]
+		m.Addr, m.Buffers, m.OOB = first.Addr, m.Buffers[:0], nil
+		for _, i := range b.order[k:j] {
+			m.Buffers = append(m.Buffers, msgs[i].Buffers[0])
+		}
+		if j-k > 1 {
+			c, ok := b.control[size]
+			if !ok {
+				c = gsoControl(size)
+				b.control[size] = c
+			}
+			m.OOB = c
+		}
+		k = j
+	}
+	b.packed = out
+	return out
 }
