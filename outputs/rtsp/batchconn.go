@@ -104,7 +104,7 @@ func (b *batchConn) SetWriteDeadline(t time.Time) error {
 // SetWriteDeadline does.
 func (b *batchConn) SetDeadline(t time.Time) error {
 	_ = b.SetWriteDeadline(t)
-	return b.Conn.SetReadDeadline(t)
+	return b.SetReadDeadline(t)
 }
 
 // Close stops the connection. What is still queued gets up to
@@ -120,11 +120,11 @@ func (b *batchConn) Close() error {
 	if b.err != nil { // the flusher has closed the connection
 		b.cond.Broadcast()
 		b.mu.Unlock()
-		return nil
+		return nil //nolint:nilerr // the write error went to Write's callers; closing succeeded
 	}
 	empty := len(b.pending) == 0 && !b.writing
 	if !empty {
-		dl := time.Now().Add(closeFlushTimeout)
+		dl := time.Now().Add(closeFlushTimeout) //nolint:forbidigo // a socket deadline is wall-clock time
 		if b.deadline.IsZero() || b.deadline.After(dl) {
 			b.deadline = dl
 		}

@@ -84,16 +84,15 @@ func (p *h264Packetizer) send(b []byte, ts uint32, marker bool, emit func(*rtp.P
 // is set when any unit's is, its NRI is the largest of the units'.
 func (p *h264Packetizer) stapA(nalus [][]byte, ts uint32, marker bool, emit func(*rtp.Packet) error) error {
 	var f, nri byte
-	b := append(p.buf[:0], 0)
+	p.buf = append(p.buf[:0], 0)
 	for _, n := range nalus {
 		f |= n[0] & 0x80
 		nri = max(nri, n[0]&0x60)
-		b = append(b, byte(len(n)>>8), byte(len(n)))
-		b = append(b, n...)
+		p.buf = append(p.buf, byte(len(n)>>8), byte(len(n)))
+		p.buf = append(p.buf, n...)
 	}
-	b[0] = f | nri | naluSTAPA
-	p.buf = b
-	return p.send(b, ts, marker, emit)
+	p.buf[0] = f | nri | naluSTAPA
+	return p.send(p.buf, ts, marker, emit)
 }
 
 // fuA emits nalu as fragmentation units (RFC 6184, 5.8): the FU indicator
@@ -114,10 +113,9 @@ func (p *h264Packetizer) fuA(nalu []byte, ts uint32, marker bool, emit func(*rtp
 		if end {
 			h |= 0x40
 		}
-		b := append(p.buf[:0], indicator, h)
-		b = append(b, rest[:n]...)
-		p.buf = b
-		if err := p.send(b, ts, marker && end, emit); err != nil {
+		p.buf = append(p.buf[:0], indicator, h)
+		p.buf = append(p.buf, rest[:n]...)
+		if err := p.send(p.buf, ts, marker && end, emit); err != nil {
 			return err
 		}
 		rest = rest[n:]

@@ -202,8 +202,8 @@ func (s *stream) write(b session.Batch) {
 				s.params(tr, s.nalus)
 			}
 			s.out.media, s.out.ntp = tr.media, ntp
-			if err := tr.pkt264.packetize(s.nalus, ts, s.emitRTP); err != nil {
-				return
+			if werr := tr.pkt264.packetize(s.nalus, ts, s.emitRTP); werr != nil {
+				return // the stream is closing
 			}
 			continue
 		case tr.encAAC != nil:
