@@ -36,6 +36,22 @@ func (g *gateConn) Write(p []byte) (int, error) {
 	return g.Conn.Write(p)
 }
 
+// holdFirst returns a send function for a batchPacketConn that holds its
+// first call until gate closes (entered closes when it starts waiting) and
+// passes every call, the first one too, to next.
+func holdFirst(next func([]ipv4.Message) (int, error)) (send func([]ipv4.Message) (int, error), entered, gate chan struct{}) {
+	entered, gate = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	send = func(ms []ipv4.Message) (int, error) {
+		once.Do(func() {
+			close(entered)
+			<-gate
+		})
+		return next(ms)
+	}
+	return send, entered, gate
+}
+
 // tcpPair returns the two ends of a loopback TCP connection.
 func tcpPair(t *testing.T) (server, client net.Conn) {
 	t.Helper()
@@ -139,21 +155,15 @@ func TestBatchPacketConnGathersDatagrams(t *testing.T) {
 	defer recv.Close()
 	require.NoError(t, recv.SetReadBuffer(4<<20))
 	b := newBatchPacketConn(pc)
-	send := b.send
-	entered, gate := make(chan struct{}), make(chan struct{})
 	var mu sync.Mutex
 	var calls []int
-	b.send = func(ms []ipv4.Message) (int, error) {
+	send, entered, gate := holdFirst(func(ms []ipv4.Message) (int, error) {
 		mu.Lock()
-		first := len(calls) == 0
 		calls = append(calls, len(ms))
 		mu.Unlock()
-		if first {
-			close(entered)
-			<-gate
-		}
-		return send(ms)
-	}
+		return b.batch(ms)
+	})
+	b.send = send
 	const n = 200
 	for i := range n {
 		_, err := b.WriteTo(bytes.Repeat([]byte{byte(i)}, 100+i), recv.LocalAddr())
@@ -184,16 +194,8 @@ func TestBatchPacketConnDropsPastTheLimit(t *testing.T) {
 	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	require.NoError(t, err)
 	b := newBatchPacketConn(pc)
-	entered, gate := make(chan struct{}), make(chan struct{})
-	b.send = func(ms []ipv4.Message) (int, error) {
-		select {
-		case <-entered:
-		default:
-			close(entered)
-		}
-		<-gate
-		return len(ms), nil
-	}
+	var entered, gate chan struct{}
+	b.send, entered, gate = holdFirst(func(ms []ipv4.Message) (int, error) { return len(ms), nil })
 	_, err = b.WriteTo([]byte("x"), pc.LocalAddr())
 	require.NoError(t, err)
 	<-entered
@@ -245,27 +247,21 @@ func TestBatchPacketConnSegmentationOffload(t *testing.T) {
 	require.NoError(t, err)
 	r1, r2 := udpReceiver(t), udpReceiver(t)
 	b := newBatchPacketConn(pc)
-	send := b.send
-	entered, gate := make(chan struct{}), make(chan struct{})
 	var mu sync.Mutex
 	var segs []int // datagrams in each message sent after the first
 	first := true
-	b.send = func(ms []ipv4.Message) (int, error) {
+	send, entered, gate := holdFirst(func(ms []ipv4.Message) (int, error) {
 		mu.Lock()
-		f := first
-		first = false
-		if !f {
+		if !first {
 			for _, m := range ms {
 				segs = append(segs, len(m.Buffers))
 			}
 		}
+		first = false
 		mu.Unlock()
-		if f {
-			close(entered)
-			<-gate
-		}
-		return send(ms)
-	}
+		return b.batch(ms)
+	})
+	b.send = send
 	dgram := func(reader, i, size int) []byte {
 		d := bytes.Repeat([]byte{byte(reader*100 + i)}, size)
 		binary.BigEndian.PutUint16(d, uint16(i))
@@ -309,29 +305,22 @@ func TestBatchPacketConnWithoutOffload(t *testing.T) {
 	r := udpReceiver(t)
 	b := newBatchPacketConn(pc)
 	b.gso = true
-	send := b.send
-	entered, gate := make(chan struct{}), make(chan struct{})
 	var refused atomic.Int32
-	b.send = func(ms []ipv4.Message) (int, error) {
-		select {
-		case <-entered:
-		default:
-			close(entered)
-			<-gate
-		}
+	send, entered, gate := holdFirst(func(ms []ipv4.Message) (int, error) {
 		for i, m := range ms {
 			if len(m.OOB) > 0 {
 				refused.Add(1)
 				if i > 0 {
-					if n, err := send(ms[:i]); err != nil {
+					if n, err := b.batch(ms[:i]); err != nil {
 						return n, err
 					}
 				}
 				return i, errors.New("sendmmsg: input/output error")
 			}
 		}
-		return send(ms)
-	}
+		return b.batch(ms)
+	})
+	b.send = send
 	_, err = b.WriteTo([]byte("first"), r.LocalAddr())
 	require.NoError(t, err)
 	<-entered

@@ -50,9 +50,10 @@ func listenPacketBatched(network, address string) (net.PacketConn, error) {
 // socket. mu guards the fields below it.
 type batchPacketConn struct {
 	*net.UDPConn
-	// send sends a batch and returns how many went (sendmmsg through
-	// ipv4.PacketConn: IPv4 and IPv6 destinations alike on Linux).
-	send func([]ipv4.Message) (int, error)
+	// batch sends messages with sendmmsg (through ipv4.PacketConn: IPv4
+	// and IPv6 destinations alike on Linux) and returns how many went; send
+	// is what the flusher calls: batch, unless a test stands in.
+	batch, send func([]ipv4.Message) (int, error)
 
 	mu      sync.Mutex
 	cond    sync.Cond
@@ -76,9 +77,10 @@ type batchPacketConn struct {
 func newBatchPacketConn(u *net.UDPConn) *batchPacketConn {
 	pc := ipv4.NewPacketConn(u)
 	b := &batchPacketConn{
-		UDPConn: u, send: func(ms []ipv4.Message) (int, error) { return pc.WriteBatch(ms, 0) },
+		UDPConn: u, batch: func(ms []ipv4.Message) (int, error) { return pc.WriteBatch(ms, 0) },
 		gso: gsoSupported, rank: map[net.Addr]int{}, control: map[int][]byte{},
 	}
+	b.send = b.batch
 	b.cond.L = &b.mu
 	go b.flush()
 	return b

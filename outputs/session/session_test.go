@@ -15,6 +15,7 @@ import (
 	"onair/muxer/tr101290"
 	"onair/outputs/session"
 	"onair/outputs/session/sessiontest"
+	"onair/testmedia/h264gen"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -272,22 +273,13 @@ func TestNALUsAgreeWithMediacommon(t *testing.T) {
 		var b []byte
 		var units [][]byte
 		for range 1 + rng.IntN(8) {
-			n := []byte{byte(1 + rng.IntN(8))} // a NAL type other than AUD (9)
-			zeros := 0
-			for range rng.IntN(3000) {
-				c := byte(rng.IntN(4)) // many zeros and ones: start-code-like runs
-				if zeros >= 2 && c <= 3 {
-					n = append(n, 3) // emulation_prevention_three_byte
-					zeros = 0
-				}
-				n = append(n, c)
-				if c == 0 {
-					zeros++
-				} else {
-					zeros = 0
-				}
+			rbsp := make([]byte, rng.IntN(3000), 3001)
+			for i := range rbsp {
+				rbsp[i] = byte(rng.IntN(4)) // many zeros and ones: start-code-like runs
 			}
-			n = append(n, 0x80) // rbsp_trailing_bits: a unit never ends in zero
+			rbsp = append(rbsp, 0x80) // rbsp_trailing_bits: a unit never ends in zero
+			// A NAL type other than AUD (9), then the escaped payload.
+			n := append([]byte{byte(1 + rng.IntN(8))}, h264gen.AddEmulationPrevention(rbsp)...)
 			units = append(units, n)
 			if rng.IntN(2) == 0 {
 				b = append(b, 0)
