@@ -20,6 +20,11 @@ import (
 // queue, which drops its packets, as it would without batching).
 const batchLimit = 1 << 20
 
+// batchKeep is the largest buffer a batchConn keeps for the next burst. A
+// reader costs about two bursts of memory (the burst being sent, the one
+// gathering): some 160 KB each at 5 Mbit/s and the sessions' 250 ms pace.
+const batchKeep = 512 << 10
+
 // closeFlushTimeout bounds how long a closed connection keeps trying to
 // send what it still holds (the reply to a TEARDOWN, say).
 const closeFlushTimeout = time.Second
@@ -175,7 +180,11 @@ func (b *batchConn) flush() {
 
 		b.mu.Lock()
 		b.writing = false
-		b.spare = buf[:0]
+		if cap(buf) <= batchKeep {
+			b.spare = buf[:0]
+		} else {
+			b.spare = nil // after a burst larger than usual (keyframes of a high rate)
+		}
 		if err != nil && b.err == nil {
 			b.err = err
 		}
