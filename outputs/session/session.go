@@ -366,6 +366,7 @@ func (s *session) run() error {
 		jump      bool
 		idleSince time.Time
 		idle      bool
+		warned    time.Time // when the live edge warning last went out
 	)
 	for {
 		if err := s.ctx.Err(); err != nil {
@@ -375,7 +376,12 @@ func (s *session) run() error {
 		if cur == nil || s.behind(cur, now, delay) {
 			seg, d, err := s.liveEdge(now)
 			if err != nil {
-				cfg.Logger.Warn("channel session: live edge", "channel", s.id, "err", err)
+				// Viewers joining kick the session to try again; the warning
+				// goes out once per 10 s, not once per viewer.
+				if warned.IsZero() || now.Sub(warned) >= 10*time.Second {
+					cfg.Logger.Warn("channel session: live edge", "channel", s.id, "err", err)
+					warned = now
+				}
 				if !s.wait(now.Add(time.Second)) {
 					return s.ctx.Err()
 				}

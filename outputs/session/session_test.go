@@ -2,7 +2,11 @@ package session_test
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
 	"math/rand/v2"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -292,4 +296,58 @@ func TestNALUsAgreeWithMediacommon(t *testing.T) {
 		got := session.NALUs(&muxer.Unit{AnnexB: true, Data: [][]byte{b}})
 		require.Equal(t, units, got)
 	}
+}
+
+// emptyChannel is a channel that has no segment yet (its playout log is
+// still being written).
+type emptyChannel struct{ *sessiontest.Channel }
+
+func (emptyChannel) Recent(context.Context, time.Time, int) ([]engine.SegmentRef, error) {
+	return nil, nil
+}
+
+// syncBuffer is a bytes.Buffer safe for the session goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestNoSegmentYetWarnsOnce: a session whose channel has no segment yet
+// retries every second (and whenever a viewer joins) but warns once per
+// 10 s, not at every try: 50 viewers joining a new channel made a storm.
+func TestNoSegmentYetWarnsOnce(t *testing.T) {
+	var logs syncBuffer
+	clock := engine.NewVirtualClock(epoch.Add(10500 * time.Millisecond))
+	ch := emptyChannel{sessiontest.New("news", epoch)}
+	m := session.New(session.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))},
+		session.RegistryFunc(func(string) (session.Channel, bool) { return ch, true }), clock)
+	defer func() { require.NoError(t, m.Close()) }()
+	r := &rig{clock: clock, m: m}
+	for range 50 {
+		v, err := m.Subscribe("news", "ts")
+		require.NoError(t, err)
+		defer v.Close()
+	}
+	for range 5 {
+		r.step(t, time.Second)
+	}
+	r.step(t, 0)
+	require.Equal(t, 1, strings.Count(logs.String(), "live edge"), logs.String())
+	for range 6 {
+		r.step(t, time.Second)
+	}
+	r.step(t, 0)
+	require.Equal(t, 2, strings.Count(logs.String(), "live edge"), "again after 10 s: %s", logs.String())
 }
