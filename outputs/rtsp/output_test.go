@@ -47,11 +47,15 @@ func freeUDPPair(t *testing.T) int {
 }
 
 // start runs an RTSP Output over a fake channel "news" that has played
-// 10.5 s, on the real clock (RTSP clients time out on a virtual one).
-func start(t *testing.T) (*rtsp.Output, *session.Manager) {
+// 10.5 s, on the real clock (RTSP clients time out on a virtual one); opts
+// adjust the channel.
+func start(t *testing.T, opts ...func(*sessiontest.Channel)) (*rtsp.Output, *session.Manager) {
 	t.Helper()
 	clock := engine.RealClock{}
 	ch := sessiontest.New("news", clock.Now().Add(-10500*time.Millisecond))
+	for _, o := range opts {
+		o(ch)
+	}
 	m := session.New(session.Config{Grace: 200 * time.Millisecond}, session.RegistryFunc(func(id string) (session.Channel, bool) {
 		if id != "news" {
 			return nil, false
@@ -139,6 +143,62 @@ func TestPlayAcrossItemsOverTCPAndUDP(t *testing.T) {
 			}
 			require.Equal(t, 1, m.Stats().Sessions)
 		})
+	}
+}
+
+// TestPlayH265: a channel whose video is H.265 is described with its VPS,
+// SPS and PPS (RFC 7798) and played: every access unit comes back whole
+// through gortsplib's H.265 depacketizer, with continuous sequence numbers,
+// and each item's first picture is an IDR.
+func TestPlayH265(t *testing.T) {
+	out, _ := start(t, func(c *sessiontest.Channel) { c.HEVC = true })
+	u, err := base.ParseURL("rtsp://" + out.Addr() + "/news")
+	require.NoError(t, err)
+	proto := gortsplib.ProtocolTCP
+	c := gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &proto}
+	require.NoError(t, c.Start())
+	defer c.Close()
+	desc, _, err := c.Describe(u)
+	require.NoError(t, err)
+	var h *format.H265
+	vm := desc.FindFormat(&h)
+	require.NotNil(t, vm, "an H.265 video media")
+	require.NotEmpty(t, h.VPS, "sprop-vps")
+	require.NotEmpty(t, h.SPS, "sprop-sps")
+	require.NotEmpty(t, h.PPS, "sprop-pps")
+	require.NoError(t, c.SetupAll(desc.BaseURL, desc.Medias))
+	dec, err := h.CreateDecoder()
+	require.NoError(t, err)
+	var (
+		mu     sync.Mutex
+		seqs   []uint16
+		frames int
+		idrs   int
+	)
+	c.OnPacketRTP(vm, h, func(pkt *rtp.Packet) {
+		mu.Lock()
+		defer mu.Unlock()
+		seqs = append(seqs, pkt.SequenceNumber)
+		au, derr := dec.Decode(pkt)
+		if derr != nil {
+			return
+		}
+		frames++
+		for _, n := range au {
+			if (n[0]>>1)&0x3F == 19 { // IDR_W_RADL
+				idrs++
+			}
+		}
+	})
+	_, err = c.Play(nil)
+	require.NoError(t, err)
+	time.Sleep(2500 * time.Millisecond) //nolint:forbidigo // real-time playback
+	mu.Lock()
+	defer mu.Unlock()
+	require.GreaterOrEqual(t, frames, 55, "2.5 s at 25 fps")
+	require.GreaterOrEqual(t, idrs, 2, "a keyframe each 1 s segment")
+	for i := 1; i < len(seqs); i++ {
+		require.Equal(t, seqs[i-1]+1, seqs[i], "RTP sequence numbers continuous at packet %d", i)
 	}
 }
 

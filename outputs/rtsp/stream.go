@@ -10,6 +10,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph265"
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtpmpeg4audio"
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtpsimpleaudio"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
@@ -65,14 +66,17 @@ type track struct {
 	rate    int64 // RTP clock rate
 	h264    *format.H264
 	pkt264  *h264Packetizer
+	h265    *format.H265
+	enc265  *rtph265.Encoder
 	encAAC  *rtpmpeg4audio.Encoder
 	encOpus *rtpsimpleaudio.Encoder
 }
 
 func (s *stream) touch(now time.Time) { s.last = now }
 
-// errNoVideo is returned for a channel whose media has no H.264 video.
-var errNoVideo = errors.New("no H.264 video track")
+// errNoVideo is returned for a channel whose media has no H.264 or H.265
+// video.
+var errNoVideo = errors.New("no H.264 or H.265 video track")
 
 // init waits for the session's first batch and builds the stream from the
 // first segment's tracks.
@@ -86,11 +90,21 @@ func (s *stream) init() error {
 	desc := &description.Session{Title: s.id}
 	s.tracks = make([]*track, len(cfg.Tracks))
 	var sps, pps []byte
+	var hvps, hsps, hpps []byte
 	for i := range b.Seg.Units {
 		u := &b.Seg.Units[i]
-		if u.Key && cfg.Tracks[u.Track].Codec == muxer.CodecH264 {
-			sps, pps = session.ParamSets(session.NALUs(u))
-			break
+		if !u.Key {
+			continue
+		}
+		switch cfg.Tracks[u.Track].Codec {
+		case muxer.CodecH264:
+			if sps == nil {
+				sps, pps = session.ParamSets(session.NALUs(u))
+			}
+		case muxer.CodecH265:
+			if hsps == nil {
+				hvps, hsps, hpps = paramSetsH265(session.NALUs(u))
+			}
 		}
 	}
 	var pt uint8 = 96
@@ -102,6 +116,15 @@ func (s *stream) init() error {
 			tr.media = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{tr.h264}}
 			tr.rate = 90000
 			tr.pkt264 = newH264Packetizer(pt, uint16(rand.Uint32()))
+		case muxer.CodecH265:
+			tr.h265 = &format.H265{PayloadTyp: pt, VPS: hvps, SPS: hsps, PPS: hpps}
+			tr.media = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{tr.h265}}
+			tr.rate = 90000
+			enc, err := tr.h265.CreateEncoder()
+			if err != nil {
+				return err
+			}
+			tr.enc265 = enc
 		case muxer.CodecAAC:
 			asc, err := audioConfig(t)
 			if err != nil {
@@ -126,7 +149,7 @@ func (s *stream) init() error {
 			}
 			tr.encOpus = enc
 		default:
-			continue // H.265, AC-3: not carried over RTSP yet
+			continue // AC-3 and the rest: not carried over RTSP
 		}
 		pt++
 		s.tracks[i] = tr
@@ -206,6 +229,15 @@ func (s *stream) write(b session.Batch) {
 				return // the stream is closing
 			}
 			continue
+		case tr.enc265 != nil:
+			s.nalus = session.AppendNALUs(s.nalus[:0], &u)
+			if len(s.nalus) == 0 {
+				continue
+			}
+			if u.Key {
+				s.paramsH265(tr, s.nalus)
+			}
+			pkts, err = tr.enc265.Encode(s.nalus)
 		case tr.encAAC != nil:
 			pkts, err = tr.encAAC.Encode(u.Data)
 		case tr.encOpus != nil:
@@ -242,5 +274,42 @@ func (s *stream) params(tr *track, nalus [][]byte) {
 		return
 	}
 	tr.h264.SafeSetParams(bytes.Clone(sps), bytes.Clone(pps)) //nolint:staticcheck // as above
+	s.stream.ReloadDesc()
+}
+
+// H.265 NAL unit types of the parameter sets
+// (ITU-T H.265, Table 7-1).
+const (
+	hevcVPS = 32
+	hevcSPS = 33
+	hevcPPS = 34
+)
+
+// paramSetsH265 returns the last VPS, SPS and PPS among nalus, or nil.
+func paramSetsH265(nalus [][]byte) (vps, sps, pps []byte) {
+	for _, n := range nalus {
+		switch (n[0] >> 1) & 0x3F {
+		case hevcVPS:
+			vps = n
+		case hevcSPS:
+			sps = n
+		case hevcPPS:
+			pps = n
+		}
+	}
+	return vps, sps, pps
+}
+
+// paramsH265 publishes new H.265 parameter sets with ReloadDesc.
+func (s *stream) paramsH265(tr *track, nalus [][]byte) {
+	vps, sps, pps := paramSetsH265(nalus)
+	if vps == nil || sps == nil || pps == nil {
+		return
+	}
+	oldV, oldS, oldP := tr.h265.SafeParams() //nolint:staticcheck // the format is read by gortsplib concurrently
+	if bytes.Equal(oldV, vps) && bytes.Equal(oldS, sps) && bytes.Equal(oldP, pps) {
+		return
+	}
+	tr.h265.SafeSetParams(bytes.Clone(vps), bytes.Clone(sps), bytes.Clone(pps)) //nolint:staticcheck // as above
 	s.stream.ReloadDesc()
 }

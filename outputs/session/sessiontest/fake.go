@@ -5,11 +5,13 @@ package sessiontest
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"sync/atomic"
 	"time"
 
 	"onair/engine"
+	"onair/muxer"
 )
 
 // SegsPerItem is the number of one-second segments of each item.
@@ -24,6 +26,11 @@ type Channel struct {
 	Width, Height int
 	// BFrames makes the video's PTS differ from its DTS, as with B-frames.
 	BFrames bool
+	// HEVC labels the video H.265: each access unit's slices become H.265
+	// NAL units (IDR_W_RADL after a VPS, SPS and PPS on keyframes, TRAIL_R
+	// otherwise) around the slate's slice bytes. Not a decodable H.265
+	// picture: it is for the packetization paths of the outputs.
+	HEVC bool
 	// MediaCalls counts Media calls.
 	MediaCalls atomic.Int64
 }
@@ -92,5 +99,61 @@ func (c *Channel) Media(_ context.Context, seq int64) (engine.Segment, engine.Se
 			}
 		}
 	}
+	if c.HEVC {
+		toHEVC(&seg)
+	}
 	return seg, ref, func() {}, nil
+}
+
+// The parameter sets of a 320x180 H.265 Main stream (made with ffmpeg
+// -c:v libx265, as bytes): clients parse the SPS of an SDP. The slices are
+// an IDR_W_RADL or TRAIL_R NAL header (ITU-T H.265, 7.3.1.2; nuh_layer_id
+// 0, nuh_temporal_id_plus1 1) before the slate's H.264 slice bytes.
+var (
+	hevcVPS   = mustHex("40010c01ffff01600000030090000003000003003c959809")
+	hevcSPS   = mustHex("42010101600000030090000003000003003ca00a080b9f796566924caf016808000003000800000300c840")
+	hevcPPS   = mustHex("4401c172b46240")
+	hevcIDR   = []byte{19 << 1, 1}
+	hevcTrail = []byte{1 << 1, 1}
+)
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// toHEVC relabels seg's video track H.265, as Channel.HEVC says.
+func toHEVC(seg *engine.Segment) {
+	seg.Config.Tracks = append([]muxer.Track(nil), seg.Config.Tracks...)
+	video := -1
+	for i := range seg.Config.Tracks {
+		if seg.Config.Tracks[i].Codec == muxer.CodecH264 {
+			seg.Config.Tracks[i].Codec = muxer.CodecH265
+			video = i
+		}
+	}
+	for i := range seg.Units {
+		u := &seg.Units[i]
+		if u.Track != video {
+			continue
+		}
+		var data [][]byte
+		if u.Key {
+			data = append(data, hevcVPS, hevcSPS, hevcPPS)
+		}
+		for _, n := range u.Data {
+			if t := n[0] & 0x1F; t != 1 && t != 5 {
+				continue // H.264 parameter sets and the rest
+			}
+			hdr := hevcTrail
+			if u.Key {
+				hdr = hevcIDR
+			}
+			data = append(data, append(append([]byte(nil), hdr...), n[1:]...))
+		}
+		u.Data = data
+	}
 }
