@@ -76,17 +76,25 @@ func start(t *testing.T, opts ...func(*sessiontest.Channel)) (*rtsp.Output, *ses
 	return out, m
 }
 
+// describe connects a gortsplib client to channel news of out over proto
+// and describes it; the client closes with the test.
+func describe(t *testing.T, out *rtsp.Output, proto gortsplib.Protocol) (*gortsplib.Client, *description.Session) {
+	t.Helper()
+	u, err := base.ParseURL("rtsp://" + out.Addr() + "/news")
+	require.NoError(t, err)
+	c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &proto}
+	require.NoError(t, c.Start())
+	t.Cleanup(c.Close)
+	desc, _, err := c.Describe(u)
+	require.NoError(t, err)
+	return c, desc
+}
+
 func TestPlayAcrossItemsOverTCPAndUDP(t *testing.T) {
 	for _, proto := range []gortsplib.Protocol{gortsplib.ProtocolTCP, gortsplib.ProtocolUDP} {
 		t.Run(proto.String(), func(t *testing.T) {
 			out, m := start(t)
-			u, err := base.ParseURL("rtsp://" + out.Addr() + "/news")
-			require.NoError(t, err)
-			c := gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &proto}
-			require.NoError(t, c.Start())
-			defer c.Close()
-			desc, _, err := c.Describe(u)
-			require.NoError(t, err)
+			c, desc := describe(t, out, proto)
 			var h *format.H264
 			vm := desc.FindFormat(&h)
 			require.NotNil(t, vm, "an H.264 video media")
@@ -152,14 +160,7 @@ func TestPlayAcrossItemsOverTCPAndUDP(t *testing.T) {
 // and each item's first picture is an IDR.
 func TestPlayH265(t *testing.T) {
 	out, _ := start(t, func(c *sessiontest.Channel) { c.HEVC = true })
-	u, err := base.ParseURL("rtsp://" + out.Addr() + "/news")
-	require.NoError(t, err)
-	proto := gortsplib.ProtocolTCP
-	c := gortsplib.Client{Scheme: u.Scheme, Host: u.Host, Protocol: &proto}
-	require.NoError(t, c.Start())
-	defer c.Close()
-	desc, _, err := c.Describe(u)
-	require.NoError(t, err)
+	c, desc := describe(t, out, gortsplib.ProtocolTCP)
 	var h *format.H265
 	vm := desc.FindFormat(&h)
 	require.NotNil(t, vm, "an H.265 video media")
