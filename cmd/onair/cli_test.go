@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"sync"
@@ -9,29 +8,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"onair/internal/syncbuf"
 )
 
-// syncBuffer is a bytes.Buffer safe for a command writing while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testEnv returns an env with buffers, the given variables and a fixed clock.
-func testEnv(vars map[string]string) (env, *syncBuffer, *syncBuffer) {
-	out, errb := &syncBuffer{}, &syncBuffer{}
+func testEnv(vars map[string]string) (env, *syncbuf.Buffer, *syncbuf.Buffer) {
+	out, errb := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	// The push outputs of servers started in tests listen on ephemeral ports
 	// of 127.0.0.1 (RTSP over TCP only), unless a test says otherwise.
 	pushDefaults := map[string]string{"ONAIR_RTSP": "127.0.0.1:0", "ONAIR_RTSP_UDP": "0", "ONAIR_WEBRTC_UDP": "127.0.0.1:0"}

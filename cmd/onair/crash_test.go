@@ -18,6 +18,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
 
+	"onair/internal/syncbuf"
 	"onair/testmedia"
 )
 
@@ -59,12 +60,12 @@ func (b *buildError) Error() string { return b.err.Error() + "\n" + b.out }
 // proc is a running `onair serve` process.
 type proc struct {
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *syncbuf.Buffer
 }
 
 func startProc(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	p := &proc{stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}}
 	p.cmd = exec.Command(bin, append([]string{"serve", "--http", "127.0.0.1:0", "--rtsp", "", "--webrtc-udp", "127.0.0.1:0"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.cmd.Env = append(os.Environ(), "ONAIR_LOG_LEVEL=info")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"onair/internal/syncbuf"
 	"onair/testmedia"
 )
 
@@ -178,8 +179,8 @@ func writeChannels(t *testing.T, yaml string) string {
 // e2eServer is a running in-process `onair serve`.
 type e2eServer struct {
 	base   string // http://127.0.0.1:PORT
-	stderr *syncBuffer
-	stdout *syncBuffer
+	stderr *syncbuf.Buffer
+	stdout *syncbuf.Buffer
 }
 
 // channelURL is the URL of path under the e2e channel, e.g. "index.m3u8".

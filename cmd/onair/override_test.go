@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"onair/internal/syncbuf"
 )
 
 // serveDir runs `onair serve` on root and the channel files of chdir with
 // extra flags until the test ends; it returns the base URL once ready.
-func serveDir(t *testing.T, root, chdir string, extra ...string) (string, *syncBuffer) {
+func serveDir(t *testing.T, root, chdir string, extra ...string) (string, *syncbuf.Buffer) {
 	t.Helper()
 	e, out, errb := testEnv(nil)
 	ctx, cancel := context.WithCancel(context.Background())

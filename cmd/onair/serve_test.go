@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"onair/internal/syncbuf"
 	"onair/testmedia"
 )
 
@@ -161,8 +162,8 @@ func TestServeBinarySIGTERM(t *testing.T) {
 
 	srv := exec.Command(bin, "serve", "--http", "127.0.0.1:0")
 	srv.Env = envv
-	stdout := &syncBuffer{}
-	stderr := &syncBuffer{}
+	stdout := &syncbuf.Buffer{}
+	stderr := &syncbuf.Buffer{}
 	srv.Stdout, srv.Stderr = stdout, stderr
 	require.NoError(t, srv.Start())
 	t.Cleanup(func() { _ = srv.Process.Kill() })

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"onair/engine"
+	"onair/internal/syncbuf"
 	"onair/muxer"
 	"onair/muxer/tr101290"
 	"onair/outputs/session"
@@ -306,29 +306,11 @@ func (emptyChannel) Recent(context.Context, time.Time, int) ([]engine.SegmentRef
 	return nil, nil
 }
 
-// syncBuffer is a bytes.Buffer safe for the session goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestNoSegmentYetWarnsOnce: a session whose channel has no segment yet
 // retries every second (and whenever a viewer joins) but warns once per
 // 10 s, not at every try: 50 viewers joining a new channel made a storm.
 func TestNoSegmentYetWarnsOnce(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	clock := engine.NewVirtualClock(epoch.Add(10500 * time.Millisecond))
 	ch := emptyChannel{sessiontest.New("news", epoch)}
 	m := session.New(session.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))},
