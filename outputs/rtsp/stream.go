@@ -216,7 +216,7 @@ func (s *stream) write(b session.Batch) {
 		var pkts []*rtp.Packet
 		var err error
 		switch {
-		case tr.pkt264 != nil:
+		case tr.h264 != nil || tr.h265 != nil:
 			s.nalus = session.AppendNALUs(s.nalus[:0], &u)
 			if len(s.nalus) == 0 {
 				continue
@@ -224,20 +224,15 @@ func (s *stream) write(b session.Batch) {
 			if u.Key {
 				s.params(tr, s.nalus)
 			}
+			if tr.enc265 != nil {
+				pkts, err = tr.enc265.Encode(s.nalus)
+				break
+			}
 			s.out.media, s.out.ntp = tr.media, ntp
 			if werr := tr.pkt264.packetize(s.nalus, ts, s.emitRTP); werr != nil {
 				return // the stream is closing
 			}
 			continue
-		case tr.enc265 != nil:
-			s.nalus = session.AppendNALUs(s.nalus[:0], &u)
-			if len(s.nalus) == 0 {
-				continue
-			}
-			if u.Key {
-				s.paramsH265(tr, s.nalus)
-			}
-			pkts, err = tr.enc265.Encode(s.nalus)
 		case tr.encAAC != nil:
 			pkts, err = tr.encAAC.Encode(u.Data)
 		case tr.encOpus != nil:
@@ -263,22 +258,33 @@ func (s *stream) write(b session.Batch) {
 	}
 }
 
-// params publishes new H.264 parameter sets with ReloadDesc.
+// params publishes the parameter sets of a video keyframe with ReloadDesc
+// when they differ from the description's.
 func (s *stream) params(tr *track, nalus [][]byte) {
-	sps, pps := session.ParamSets(nalus)
-	if sps == nil || pps == nil {
+	//nolint:staticcheck // SafeParams and SafeSetParams: gortsplib reads the format concurrently
+	switch {
+	case tr.h264 != nil:
+		sps, pps := session.ParamSets(nalus)
+		old, oldP := tr.h264.SafeParams()
+		if sps == nil || pps == nil || bytes.Equal(old, sps) && bytes.Equal(oldP, pps) {
+			return
+		}
+		tr.h264.SafeSetParams(bytes.Clone(sps), bytes.Clone(pps))
+	case tr.h265 != nil:
+		vps, sps, pps := paramSetsH265(nalus)
+		oldV, oldS, oldP := tr.h265.SafeParams()
+		if vps == nil || sps == nil || pps == nil ||
+			bytes.Equal(oldV, vps) && bytes.Equal(oldS, sps) && bytes.Equal(oldP, pps) {
+			return
+		}
+		tr.h265.SafeSetParams(bytes.Clone(vps), bytes.Clone(sps), bytes.Clone(pps))
+	default:
 		return
 	}
-	old, oldP := tr.h264.SafeParams() //nolint:staticcheck // the format is read by gortsplib concurrently
-	if bytes.Equal(old, sps) && bytes.Equal(oldP, pps) {
-		return
-	}
-	tr.h264.SafeSetParams(bytes.Clone(sps), bytes.Clone(pps)) //nolint:staticcheck // as above
 	s.stream.ReloadDesc()
 }
 
-// H.265 NAL unit types of the parameter sets
-// (ITU-T H.265, Table 7-1).
+// H.265 NAL unit types of the parameter sets (ITU-T H.265, Table 7-1).
 const (
 	hevcVPS = 32
 	hevcSPS = 33
@@ -298,18 +304,4 @@ func paramSetsH265(nalus [][]byte) (vps, sps, pps []byte) {
 		}
 	}
 	return vps, sps, pps
-}
-
-// paramsH265 publishes new H.265 parameter sets with ReloadDesc.
-func (s *stream) paramsH265(tr *track, nalus [][]byte) {
-	vps, sps, pps := paramSetsH265(nalus)
-	if vps == nil || sps == nil || pps == nil {
-		return
-	}
-	oldV, oldS, oldP := tr.h265.SafeParams() //nolint:staticcheck // the format is read by gortsplib concurrently
-	if bytes.Equal(oldV, vps) && bytes.Equal(oldS, sps) && bytes.Equal(oldP, pps) {
-		return
-	}
-	tr.h265.SafeSetParams(bytes.Clone(vps), bytes.Clone(sps), bytes.Clone(pps)) //nolint:staticcheck // as above
-	s.stream.ReloadDesc()
 }
