@@ -1,8 +1,9 @@
 package source
 
 import (
-	"bytes"
 	"errors"
+
+	"onair/internal/annexb"
 )
 
 // Video codec names, as in library.VideoInfo.Codec.
@@ -79,8 +80,6 @@ var (
 	errEmptyAU     = errors.New("access unit without NAL units")
 )
 
-// indexStartCode returns the index of the first 00 00 01 in b, or -1. It looks for the 01
-// byte, which is rarer than 00 in coded video, with the vectorized IndexByte.
 // startsWithStartCode reports whether b starts with a start code (two or more zero bytes and a one).
 func startsWithStartCode(b []byte) bool {
 	i := 0
@@ -90,23 +89,9 @@ func startsWithStartCode(b []byte) bool {
 	return i >= 2 && i < len(b) && b[i] == 1
 }
 
-func indexStartCode(b []byte) int {
-	for i := 2; i < len(b); {
-		j := bytes.IndexByte(b[i:], 1)
-		if j < 0 {
-			return -1
-		}
-		i += j
-		if b[i-1] == 0 && b[i-2] == 0 {
-			return i - 2
-		}
-		i++
-	}
-	return -1
-}
-
 // splitAnnexB appends the NAL units of an Annex B byte stream (ITU-T H.264 Annex B) to dst,
-// without start codes and trailing zero bytes. The units alias b.
+// without start codes and trailing zero bytes; b must start with a start code. The units
+// alias b.
 func splitAnnexB(dst [][]byte, b []byte) ([][]byte, error) {
 	i := 0
 	for i < len(b) && b[i] == 0 {
@@ -118,25 +103,7 @@ func splitAnnexB(dst [][]byte, b []byte) ([][]byte, error) {
 	if i < 2 || b[i] != 1 {
 		return dst, errNoStartCode
 	}
-	b = b[i+1:]
-	for {
-		j := indexStartCode(b)
-		nal := b
-		if j >= 0 {
-			nal = b[:j]
-		}
-		k := len(nal)
-		for k > 0 && nal[k-1] == 0 {
-			k--
-		}
-		if k > 0 {
-			dst = append(dst, nal[:k:k])
-		}
-		if j < 0 {
-			return dst, nil
-		}
-		b = b[j+3:]
-	}
+	return annexb.Append(dst, b), nil
 }
 
 // splitLengthPrefixed appends the NAL units of an AVCC/HVCC sample with n-byte big-endian

@@ -125,7 +125,7 @@ func (w *Writer) appendFragment(dst []byte, cfg *muxer.Config, units []muxer.Uni
 		s := sample{unit: u, flags: flagsSync}
 		if video {
 			start := len(w.nals)
-			w.nals = appendNALs(w.nals, u, codec)
+			w.nals = muxer.AppendNALUs(w.nals, u, codec)
 			s.nals = w.nals[start:len(w.nals):len(w.nals)]
 			for _, n := range s.nals {
 				s.size += 4 + len(n)
@@ -263,68 +263,6 @@ func grow(dst []byte, n int) []byte {
 func appendBoxHeader(dst []byte, size int, typ string) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(size))
 	return append(dst, typ...)
-}
-
-// appendNALs appends the NAL units of video unit u that go into an MP4
-// sample: all but access unit delimiters, an Annex-B unit split at its start
-// codes.
-func appendNALs(dst [][]byte, u *muxer.Unit, codec muxer.Codec) [][]byte {
-	add := func(n []byte) {
-		if len(n) == 0 || isAUD(n, codec) {
-			return
-		}
-		dst = append(dst, n)
-	}
-	if !u.AnnexB {
-		for _, n := range u.Data {
-			add(n)
-		}
-		return dst
-	}
-	for _, b := range u.Data {
-		for _, n := range splitAnnexB(b) {
-			add(n)
-		}
-	}
-	return dst
-}
-
-func isAUD(n []byte, codec muxer.Codec) bool {
-	if codec == muxer.CodecH265 {
-		return (n[0]>>1)&0x3f == 35
-	}
-	return n[0]&0x1f == 9
-}
-
-// splitAnnexB returns the NAL units of an Annex-B byte stream (subslices of
-// b), without start codes and trailing zero bytes.
-func splitAnnexB(b []byte) [][]byte {
-	var out [][]byte
-	start := -1
-	i := 0
-	for i+2 < len(b) {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				out = append(out, trimZeros(b[start:i]))
-			}
-			i += 3
-			start = i
-			continue
-		}
-		i++
-	}
-	if start < 0 {
-		// No start code: one NAL unit.
-		return append(out, b)
-	}
-	return append(out, trimZeros(b[start:]))
-}
-
-func trimZeros(n []byte) []byte {
-	for len(n) > 0 && n[len(n)-1] == 0 {
-		n = n[:len(n)-1]
-	}
-	return n
 }
 
 // Split returns the video and audio fragments of a segment AppendSegment

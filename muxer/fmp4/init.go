@@ -105,7 +105,7 @@ func videoTrack(cfg *muxer.Config, units []muxer.Unit, track int, p *Profile) (*
 		if u.Track != track || !u.Key {
 			continue
 		}
-		nals = appendNALs(nals[:0], u, codec)
+		nals = muxer.AppendNALUs(nals[:0], u, codec)
 		for _, n := range nals {
 			if codec == muxer.CodecH265 {
 				switch h265.NALUType((n[0] >> 1) & 0x3f) {

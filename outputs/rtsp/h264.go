@@ -39,7 +39,7 @@ func newH264Packetizer(payloadType uint8, firstSeq uint16) *h264Packetizer {
 }
 
 // packetize sends access unit au (NAL units without start codes, none
-// empty, as session.AppendNALUs gives them) with RTP timestamp ts as packets
+// empty, as muxer.AppendNALUs gives them) with RTP timestamp ts as packets
 // through emit, and stops at emit's first error.
 func (p *h264Packetizer) packetize(au [][]byte, ts uint32, emit func(*rtp.Packet) error) error {
 	for i := 0; i < len(au); {

@@ -99,11 +99,11 @@ func (s *stream) init() error {
 		switch cfg.Tracks[u.Track].Codec {
 		case muxer.CodecH264:
 			if sps == nil {
-				sps, pps = session.ParamSets(session.NALUs(u))
+				sps, pps = paramSetsH264(muxer.AppendNALUs(nil, u, muxer.CodecH264))
 			}
 		case muxer.CodecH265:
 			if hsps == nil {
-				hvps, hsps, hpps = paramSetsH265(session.NALUs(u))
+				hvps, hsps, hpps = paramSetsH265(muxer.AppendNALUs(nil, u, muxer.CodecH265))
 			}
 		}
 	}
@@ -217,7 +217,7 @@ func (s *stream) write(b session.Batch) {
 		var err error
 		switch {
 		case tr.h264 != nil || tr.h265 != nil:
-			s.nalus = session.AppendNALUs(s.nalus[:0], &u)
+			s.nalus = muxer.AppendNALUs(s.nalus[:0], &u, tr.codec)
 			if len(s.nalus) == 0 {
 				continue
 			}
@@ -264,7 +264,7 @@ func (s *stream) params(tr *track, nalus [][]byte) {
 	//nolint:staticcheck // SafeParams and SafeSetParams: gortsplib reads the format concurrently
 	switch {
 	case tr.h264 != nil:
-		sps, pps := session.ParamSets(nalus)
+		sps, pps := paramSetsH264(nalus)
 		old, oldP := tr.h264.SafeParams()
 		if sps == nil || pps == nil || bytes.Equal(old, sps) && bytes.Equal(oldP, pps) {
 			return
@@ -282,6 +282,19 @@ func (s *stream) params(tr *track, nalus [][]byte) {
 		return
 	}
 	s.stream.ReloadDesc()
+}
+
+// paramSetsH264 returns the last SPS and PPS among nalus, or nil.
+func paramSetsH264(nalus [][]byte) (sps, pps []byte) {
+	for _, n := range nalus {
+		switch n[0] & 0x1F {
+		case 7:
+			sps = n
+		case 8:
+			pps = n
+		}
+	}
+	return sps, pps
 }
 
 // H.265 NAL unit types of the parameter sets (ITU-T H.265, Table 7-1).

@@ -4,22 +4,18 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"onair/engine"
 	"onair/internal/syncbuf"
-	"onair/muxer"
 	"onair/muxer/tr101290"
 	"onair/outputs/session"
 	"onair/outputs/session/sessiontest"
-	"onair/testmedia/h264gen"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -255,47 +251,6 @@ func TestCloseEndsViewers(t *testing.T) {
 	}
 	_, err = r.m.Subscribe("news", "ts")
 	require.ErrorIs(t, err, session.ErrClosed)
-}
-
-func TestNALUs(t *testing.T) {
-	annexB := muxer.Unit{AnnexB: true, Data: [][]byte{{0, 0, 0, 1, 9, 0xF0, 0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 1, 0x65, 4, 5}}}
-	got := session.NALUs(&annexB)
-	require.Equal(t, [][]byte{{0x67, 1, 2}, {0x68, 3}, {0x65, 4, 5}}, got)
-	sps, pps := session.ParamSets(got)
-	require.Equal(t, []byte{0x67, 1, 2}, sps)
-	require.Equal(t, []byte{0x68, 3}, pps)
-	plain := muxer.Unit{Data: [][]byte{{9, 0xF0}, {0x41, 1}}}
-	require.Equal(t, [][]byte{{0x41, 1}}, session.NALUs(&plain))
-}
-
-// TestNALUsAgreeWithMediacommon splits random Annex-B streams (NAL units of
-// random bytes with emulation prevention, behind 3- and 4-byte start codes)
-// and checks the split against mediacommon's.
-func TestNALUsAgreeWithMediacommon(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 500 {
-		var b []byte
-		var units [][]byte
-		for range 1 + rng.IntN(8) {
-			rbsp := make([]byte, rng.IntN(3000), 3001)
-			for i := range rbsp {
-				rbsp[i] = byte(rng.IntN(4)) // many zeros and ones: start-code-like runs
-			}
-			rbsp = append(rbsp, 0x80) // rbsp_trailing_bits: a unit never ends in zero
-			// A NAL type other than AUD (9), then the escaped payload.
-			n := append([]byte{byte(1 + rng.IntN(8))}, h264gen.AddEmulationPrevention(rbsp)...)
-			units = append(units, n)
-			if rng.IntN(2) == 0 {
-				b = append(b, 0)
-			}
-			b = append(append(b, 0, 0, 1), n...)
-		}
-		var want h264.AnnexB
-		require.NoError(t, want.Unmarshal(b))
-		require.Equal(t, units, [][]byte(want))
-		got := session.NALUs(&muxer.Unit{AnnexB: true, Data: [][]byte{b}})
-		require.Equal(t, units, got)
-	}
 }
 
 // emptyChannel is a channel that has no segment yet (its playout log is

@@ -9,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"onair/engine"
+	"onair/muxer"
 	"onair/outputs/session"
 )
 
@@ -162,6 +163,7 @@ type sampleWriter struct {
 	lastVideo, lastAudio int64
 	haveVideo, haveAudio bool
 	buf                  []byte
+	nalus                [][]byte // scratch: the NAL units of the unit being written
 }
 
 var startCode = []byte{0, 0, 0, 1}
@@ -176,7 +178,8 @@ func (w *sampleWriter) write(p *peer, b session.Batch) {
 			}
 			w.lastVideo, w.haveVideo = u.DTS, true
 			w.buf = w.buf[:0]
-			for _, n := range session.NALUs(&u) {
+			w.nalus = muxer.AppendNALUs(w.nalus[:0], &u, muxer.CodecH264)
+			for _, n := range w.nalus {
 				w.buf = append(w.buf, startCode...)
 				w.buf = append(w.buf, n...)
 			}
