@@ -152,6 +152,10 @@ func (c *Channel) ClearOverride(ctx context.Context, resume Resume) (OverrideSta
 		if err = c.deps.Store.endOverrideAt(ctx, c.cfg.ID, at, resume); err != nil {
 			return OverrideStatus{}, err
 		}
+	} else if resume != "" {
+		if err = c.deps.Store.setOverrideResume(ctx, c.cfg.ID, resume); err != nil {
+			return OverrideStatus{}, err
+		}
 	}
 	st, err := c.afterOverrideChange(ctx)
 	if err != nil {

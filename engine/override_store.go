@@ -191,6 +191,13 @@ func (s *LogStore) override(ctx context.Context, channel string) (OverrideRecord
 	return ov, removed, true, rows.Err()
 }
 
+// setOverrideResume records how the schedule resumes after channel's
+// override (when the override is cleared after it already ended).
+func (s *LogStore) setOverrideResume(ctx context.Context, channel string, resume Resume) error {
+	_, err := s.db.W.ExecContext(ctx, `UPDATE overrides SET resume = ? WHERE channel = ?`, string(resume), channel)
+	return err
+}
+
 // deleteOverride forgets channel's override once it has ended.
 func (s *LogStore) deleteOverride(ctx context.Context, channel string) error {
 	tx, err := s.db.W.BeginTx(ctx, nil)

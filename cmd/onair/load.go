@@ -276,7 +276,9 @@ func fetchTo(ctx context.Context, c *http.Client, u string, w io.Writer) (int64,
 	}
 	bp := copyPool.Get().(*[]byte)
 	defer copyPool.Put(bp)
-	n, err := io.CopyBuffer(w, resp.Body, *bp)
+	// Hide w's ReadFrom (io.Discard and bytes.Buffer have one), which would
+	// leave the 256 KB buffer unused for small reads of its own.
+	n, err := io.CopyBuffer(struct{ io.Writer }{w}, resp.Body, *bp)
 	if err != nil {
 		return n, err
 	}
