@@ -437,10 +437,10 @@ func (p *Pool) validate(name string, at func(path, format string, args ...any)) 
 	}
 	criteria := len(p.Kind) > 0 || p.Show != "" || len(p.Tags) > 0 || len(p.Rating) > 0 || p.Path != ""
 	if len(p.Assets) > 0 && criteria {
-		at(yp+".assets", "pools.%s.assets: an explicit list cannot be combined with kind, show, tags or path", name)
+		at(yp+".assets", "pools.%s.assets: an explicit list cannot be combined with kind, show, tags, rating or path", name)
 	}
 	if len(p.Assets) == 0 && !criteria {
-		at(yp, "pools.%s: empty pool: give kind, show, tags, path or assets", name)
+		at(yp, "pools.%s: empty pool: give kind, show, tags, rating, path or assets", name)
 	}
 	for i, a := range p.Assets {
 		if a == "" || path.IsAbs(a) || strings.HasPrefix(path.Clean(a), "..") {
