@@ -213,3 +213,25 @@ func TestOverrideRelaysAnotherChannel(t *testing.T) {
 	require.InDelta(t, 30, total.Seconds(), 2.01, "the override's length, to a keyframe")
 	require.Positive(t, renderSpan(t, e, now, st.End.Add(12*time.Second)))
 }
+
+// TestClearOverrideAtItsEndKeepsResume: clearing an override whose next
+// segment boundary is its own end changes nothing in the log, but the resume
+// mode asked for is still recorded.
+func TestClearOverrideAtItsEndKeepsResume(t *testing.T) {
+	root := soakLibrary(t)
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	clock := engine.NewVirtualClock(t0)
+	ctx := context.Background()
+	e := openSoak(t, root, filepath.Join(t.TempDir(), "onair.db"), clock)
+	clock.Set(t0.Add(100 * time.Second))
+	_, err := e.ch.Recent(ctx, clock.Now(), 6)
+	require.NoError(t, err)
+	st, err := e.ch.StartOverride(ctx, engine.OverrideRequest{AssetID: assetID(t, e, "ads/a.ts"), Duration: 6 * engine.Hz})
+	require.NoError(t, err)
+	require.Equal(t, engine.ResumeJoin, st.Resume)
+	clock.Set(st.End.Add(-500 * time.Millisecond)) // inside its last segment
+	cleared, err := e.ch.ClearOverride(ctx, engine.ResumeCatchUp)
+	require.NoError(t, err)
+	require.Equal(t, st.End, cleared.End, "it ends where it would have")
+	require.Equal(t, engine.ResumeCatchUp, cleared.Resume)
+}
