@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -138,5 +139,44 @@ func TestAssetJSON(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back, a) {
 		t.Fatalf("round trip: %+v, want %+v", back, a)
+	}
+}
+
+// TestUpgradeRereadsSidecars: a library scanned before migration 0002, when
+// rating and description were unknown sidecar keys, has them empty and an
+// unchanged sidecar signature; migration 0003 makes the next scan read the
+// sidecar again, so they fill in.
+func TestUpgradeRereadsSidecars(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	lib := filepath.Join(dir, "lib")
+	clip := filepath.Join(lib, "ads", "spot.ts")
+	writeFile(t, clip, smallClip(t, "ts"))
+	writeFile(t, strings.TrimSuffix(clip, ".ts")+".meta.yaml", []byte("rating: TV-G\ndescription: A spot.\n"))
+	s := openTestStore(t, dir, Options{})
+	if _, err := s.Scan(ctx, []string{lib}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// As the older version left it: no rating or description, migration 0003
+	// not applied yet.
+	for _, q := range []string{
+		`UPDATE assets SET rating = '', description = ''`,
+		`DELETE FROM schema_migrations WHERE scope = 'library' AND version = 3`,
+	} {
+		if _, err := s.w.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStore(t, dir, Options{})
+	defer s.Close()
+	if _, err := s.Scan(ctx, []string{lib}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := assetByPath(t, s, clip)
+	if a.Rating != "TV-G" || a.Description != "A spot." {
+		t.Fatalf("after the upgrade: rating %q, description %q", a.Rating, a.Description)
 	}
 }
